@@ -1,0 +1,1 @@
+"""fleetgen: compile game-server fleet files into deterministic Kubernetes manifests."""
