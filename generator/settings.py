@@ -1,0 +1,14 @@
+"""Settings: every command-line choice, gathered once into one frozen value."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    fleets: Path
+    out: Path
+    pools: tuple[str, ...]
+    kubernetes_version: str
