@@ -9,8 +9,11 @@ from typing import Any
 
 import click
 
-from . import kube
+from . import kube, sinks
+from .diagnostics import has_errors
 from .load import load_fleets
+from .pipeline import Compiled, compile_pools
+from .plan import plan_markdown, plan_text
 from .report import ExitCode, print_diagnostics
 from .rules import validate_fleets
 from .schema import schema_text
@@ -45,8 +48,9 @@ def _settings(fleets: Path, pools: tuple[str, ...], kubernetes_version: str, out
     resolved = kube.resolve_version(kubernetes_version)
     if resolved is None:
         supported = ", ".join(kube.bundled_versions())
-        raise click.BadParameter(f"{kubernetes_version!r} is not one of the bundled versions: {supported}",
-                                 param_hint="--kubernetes-version")
+        raise click.BadParameter(
+            f"{kubernetes_version!r} is not one of the bundled versions: {supported}", param_hint="--kubernetes-version"
+        )
     return Settings(fleets=fleets, out=out, pools=tuple(sorted(set(pools))), kubernetes_version=resolved)
 
 
@@ -71,6 +75,92 @@ def validate(fleets: Path, pools: tuple[str, ...], kubernetes_version: str) -> N
     sys.exit(code)
 
 
+def _out_option(function: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--out",
+        type=click.Path(path_type=Path, file_okay=False),
+        default=Path("rendered"),
+        show_default=True,
+        help="Folder Argo CD or Flux applies; fleetgen owns the pool folders inside it.",
+    )(function)
+
+
+def _compile(settings: Settings) -> Compiled | None:
+    """Load, validate and compile; print every diagnostic once. None when there was an error."""
+    validated = validate_fleets(load_fleets(settings.fleets, settings.pools), settings.kubernetes_version)
+    if has_errors(validated.diagnostics):
+        print_diagnostics(validated.diagnostics)
+        return None
+    compiled = compile_pools(validated, settings.kubernetes_version)
+    return None if print_diagnostics(compiled.diagnostics) is ExitCode.FAILED else compiled
+
+
+@cli.command()
+@_fleets_option
+@_out_option
+@_pool_option
+@_version_option
+def render(fleets: Path, out: Path, pools: tuple[str, ...], kubernetes_version: str) -> None:
+    """Write rendered/ and the pools' allocations.lock files."""
+    settings = _settings(fleets, pools, kubernetes_version, out)
+    compiled = _compile(settings)
+    if compiled is None:
+        sys.exit(ExitCode.FAILED)
+    written = sinks.write(compiled, settings.out, settings.pools)
+    if written.changes.conflicts:
+        for conflict in written.changes.conflicts:
+            click.echo(f"{settings.out / conflict.path}: {conflict.reason}", err=True)
+        click.echo("fleetgen: refusing to write; nothing was changed", err=True)
+        sys.exit(ExitCode.FAILED)
+    for pool in compiled.pools:
+        click.echo(sinks.pool_summary(pool))
+    changes = written.changes
+    click.echo(
+        f"wrote {len(changes.written)} files, removed {len(changes.removed)}, "
+        f"{changes.unchanged} unchanged; {len(written.locks)} locks updated"
+    )
+
+
+@cli.command()
+@_fleets_option
+@_out_option
+@_pool_option
+@_version_option
+def check(fleets: Path, out: Path, pools: tuple[str, ...], kubernetes_version: str) -> None:
+    """Exit 1 when rendered/ or a lock is not what render would write."""
+    settings = _settings(fleets, pools, kubernetes_version, out)
+    compiled = _compile(settings)
+    if compiled is None:
+        sys.exit(ExitCode.FAILED)
+    staleness = sinks.compare(compiled, settings.out, settings.pools)
+    problems = staleness.paths + [f"{c.path}: {c.reason}" for c in staleness.changes.conflicts]
+    if not problems:
+        click.echo(f"{settings.out}: up to date")
+        return
+    for line in problems[: sinks.LISTED]:
+        click.echo(line, err=True)
+    if len(problems) > sinks.LISTED:
+        click.echo(f"... and {len(problems) - sinks.LISTED} more", err=True)
+    click.echo(f"fleetgen: {len(problems)} stale paths; run `fleetgen render` and commit the result", err=True)
+    sys.exit(ExitCode.FAILED)
+
+
+@cli.command()
+@_fleets_option
+@_out_option
+@_pool_option
+@_version_option
+@click.option("--format", "output_format", type=click.Choice(["text", "markdown"]), default="text", show_default=True)
+def plan(fleets: Path, out: Path, pools: tuple[str, ...], kubernetes_version: str, output_format: str) -> None:
+    """Tell what a render would change: servers added, removed, moved, ports changed, restarts."""
+    settings = _settings(fleets, pools, kubernetes_version, out)
+    compiled = _compile(settings)
+    if compiled is None:
+        sys.exit(ExitCode.FAILED)
+    plans = sinks.describe(compiled, settings.out, settings.pools)
+    click.echo(plan_markdown(plans) if output_format == "markdown" else plan_text(plans), nl=False)
+
+
 @cli.command()
 @_version_option
 def schema(kubernetes_version: str) -> None:
@@ -83,7 +173,6 @@ def main() -> None:
     """Entry point: usage errors exit 2 (click), bad input 1, and a bug says so instead of a traceback."""
     try:
         cli(standalone_mode=True)
-    except Exception as problem:  # noqa: BLE001 - the last line of defence against a traceback
-        click.echo(f"fleetgen: internal error: {problem!r}; please report it with the input that caused it",
-                   err=True)
+    except Exception as problem:
+        click.echo(f"fleetgen: internal error: {problem!r}; please report it with the input that caused it", err=True)
         sys.exit(ExitCode.INTERNAL)

@@ -1,0 +1,111 @@
+"""Pipeline: validated pools + their previous locks -> desired files and new locks. Pure: no I/O here.
+
+render, check and plan all run this and differ only in what they do with the result.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .allocate import Allocation, FleetSpec, NodeSpec, PoolSpec, PortSpec, allocate, locked_servers
+from .diagnostics import Diagnostic, error, warning
+from .lock import lock_text, parse_lock
+from .render import endpoints_configmaps, fleet_units, network_unit, pod_shapes, unit_files
+from .rules import FleetSource, PoolSource, Validated
+from .verify import verify_pool
+
+
+@dataclass(frozen=True, slots=True)
+class PoolOutput:
+    """Everything fleetgen owns for one pool: files under rendered/<pool>/ and the lock text."""
+
+    source: PoolSource
+    allocation: Allocation
+    files: dict[str, bytes]
+    lock_text: str
+
+    @property
+    def name(self) -> str:
+        return self.source.name
+
+
+@dataclass(frozen=True, slots=True)
+class Compiled:
+    pools: tuple[PoolOutput, ...]
+    diagnostics: tuple[Diagnostic, ...]
+
+
+def compile_pools(validated: Validated, kubernetes_version: str) -> Compiled:
+    """The whole render in memory; any error diagnostic means nothing may be written."""
+    diagnostics = list(validated.diagnostics)
+    outputs = []
+    for pool in validated.pools:
+        output, found = _compile_pool(pool, kubernetes_version)
+        diagnostics += found
+        outputs.append(output)
+    return Compiled(tuple(outputs), tuple(sorted(set(diagnostics))))
+
+
+def _compile_pool(pool: PoolSource, kubernetes_version: str) -> tuple[PoolOutput, list[Diagnostic]]:
+    previous = parse_lock(pool.lock_text or "")
+    diagnostics = [warning(str(pool.lock_path), 0, 0, message) for message in previous.warnings]
+    spec = pool_spec(pool)
+    allocation = allocate(spec, previous.entries)
+    diagnostics += _allocation_diagnostics(pool, allocation)
+    shapes = pod_shapes(pool)
+    units = fleet_units(pool, allocation, shapes)
+    network_objects = endpoints_configmaps(pool, allocation)
+    network = network_unit(network_objects)
+    if network is not None:
+        units.append(network)
+    diagnostics += verify_pool(pool, allocation, shapes, network_objects, kubernetes_version)
+    output = PoolOutput(pool, allocation, unit_files(pool, units), lock_text(locked_servers(allocation, spec)))
+    return output, diagnostics
+
+
+def _allocation_diagnostics(pool: PoolSource, allocation: Allocation) -> list[Diagnostic]:
+    fleets = {fleet.name: fleet for fleet in pool.fleets}
+    found = [warning(pool.document.path, 0, 0, f"pool {pool.name!r}: {message}") for message in allocation.warnings]
+    for shortfall in allocation.shortfalls:
+        fleet = fleets[shortfall.fleet]
+        line, column = fleet.document.position(("spec", "replicas"))
+        message = (
+            f"pool {pool.name!r}, fleet {shortfall.fleet!r}: {shortfall.unplaced} server(s) do not fit: "
+            f"{shortfall.resource} ran out (needed {shortfall.needed}, available {shortfall.available})"
+        )
+        hint = "lower replicas, add nodes or capacity to the pool, or widen the port range"
+        found.append(error(fleet.document.path, line, column, message, hint))
+    return found
+
+
+def pool_spec(pool: PoolSource) -> PoolSpec:
+    """The allocator's view of a pool: plain numbers, in file order."""
+    spec = pool.model.spec
+    nodes = tuple(
+        NodeSpec(
+            name=node.name,
+            address=node.address,
+            labels=tuple(sorted(node.labels.items())),
+            pods=node.capacity.pods,
+            cpu_milli=cpu,
+            memory_bytes=memory,
+            schedulable=not node.unschedulable,
+        )
+        for node, cpu, memory in zip(spec.nodes, pool.node_cpu_milli, pool.node_memory_bytes, strict=True)
+    )
+    ranges = tuple((name, r.min, r.max) for name, r in sorted(spec.portRanges.items()))
+    return PoolSpec(pool.name, nodes, ranges, pool.reserved, tuple(_fleet_spec(fleet) for fleet in pool.fleets))
+
+
+def _fleet_spec(fleet: FleetSource) -> FleetSpec:
+    spec = fleet.model.spec
+    ports = tuple(PortSpec(p.name, p.portPolicy, p.protocol, p.range, p.hostPort) for p in spec.ports)
+    return FleetSpec(
+        name=fleet.name,
+        replicas=spec.replicas,
+        scheduling=spec.scheduling,
+        node_selector=tuple(sorted(spec.nodeSelector.items())),
+        ports=ports,
+        cpu_milli=fleet.cpu_milli,
+        memory_bytes=fleet.memory_bytes,
+    )

@@ -1,0 +1,107 @@
+"""Sinks: the three ends of one pipeline. render writes, check compares, plan describes."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from .lock import parse_lock
+from .pipeline import Compiled, PoolOutput
+from .plan import PoolPlan, plan_pool
+from .render import MANIFEST, template_hash
+from .usage import pool_usage
+from .write import TreeChanges, apply_tree, diff_tree, write_file_atomic
+
+_HASH_LINE = re.compile(rb"fleetgen\.dev/fleet: ([a-z0-9-]+)\n(?:.*\n)*?\s*fleetgen\.dev/template-hash: \"?([0-9a-f]+)")
+LISTED = 20
+
+
+def desired_tree(compiled: Compiled) -> dict[str, dict[str, bytes]]:
+    return {pool.name: pool.files for pool in compiled.pools}
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    changes: TreeChanges
+    locks: tuple[str, ...]
+
+
+def write(compiled: Compiled, out: Path, pools: tuple[str, ...]) -> Written:
+    """The rendered tree first, each pool swapped in whole, then the locks (the next render converges)."""
+    changes = apply_tree(out, desired_tree(compiled), pools or None)
+    if changes.conflicts:
+        return Written(changes, ())
+    locks = tuple(
+        str(pool.source.lock_path)
+        for pool in compiled.pools
+        if write_file_atomic(pool.source.lock_path, pool.lock_text.encode("utf-8"))
+    )
+    return Written(changes, locks)
+
+
+@dataclass(frozen=True, slots=True)
+class Staleness:
+    changes: TreeChanges
+    stale_locks: tuple[str, ...]
+
+    @property
+    def paths(self) -> list[str]:
+        changes = self.changes
+        return (
+            [f"would write {p}" for p in changes.written]
+            + [f"would remove {p}" for p in changes.removed]
+            + [f"would write {p}" for p in self.stale_locks]
+        )
+
+
+def compare(compiled: Compiled, out: Path, pools: tuple[str, ...]) -> Staleness:
+    changes = diff_tree(out, desired_tree(compiled), pools or None)
+    stale_locks = tuple(
+        str(pool.source.lock_path) for pool in compiled.pools if (pool.source.lock_text or "") != pool.lock_text
+    )
+    return Staleness(changes, stale_locks)
+
+
+def describe(compiled: Compiled, out: Path, pools: tuple[str, ...]) -> list[PoolPlan]:
+    changes = diff_tree(out, desired_tree(compiled), pools or None)
+    touched = [*changes.written, *changes.removed]
+    plans = []
+    for pool in compiled.pools:
+        previous = parse_lock(pool.source.lock_text or "").entries
+        new_hashes = {fleet.name: template_hash(pool.source, fleet) for fleet in pool.source.fleets}
+        files = [path for path in touched if path.split("/", 1)[0] == pool.name]
+        plans.append(
+            plan_pool(
+                pool.name,
+                pool.allocation.servers,
+                previous,
+                _rendered_hashes(out / pool.name),
+                new_hashes,
+                files,
+                pool_usage(pool.source, pool.allocation),
+            )
+        )
+    return plans
+
+
+def _rendered_hashes(folder: Path) -> dict[str, str]:
+    """fleet -> template hash, read from the Pods on disk (first Pod of each unit is enough)."""
+    hashes: dict[str, str] = {}
+    if folder.is_symlink() or not folder.is_dir():
+        return hashes
+    for manifest in sorted(folder.glob(f"*/{MANIFEST}")):
+        if manifest.is_symlink():
+            continue
+        with manifest.open("rb") as handle:
+            head = handle.read(64 * 1024)
+        match = _HASH_LINE.search(head)
+        if match:
+            hashes.setdefault(match.group(1).decode(), match.group(2).decode())
+    return hashes
+
+
+def pool_summary(pool: PoolOutput) -> str:
+    nodes = {server.node for server in pool.allocation.servers}
+    units = len(pool.files)
+    return f"{pool.name}: {len(pool.allocation.servers)} servers on {len(nodes)} nodes, {units} units"

@@ -1,0 +1,88 @@
+"""Verify: what we rendered passes Kubernetes' schemas and the API server's own rules.
+
+Schemas are checked once per Pod shape (a fleet's Pods differ only in names, node and numbers); the
+rules schemas miss (names, label values, port numbers, one (hostPort, protocol) per node) are checked
+on every server, independently of the allocator, so an allocator bug cannot reach the cluster.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from . import kube
+from .allocate import Allocation, Server
+from .diagnostics import Diagnostic, error
+from .emit import Slot
+from .render import PodShape, pod_object
+from .rules import PoolSource
+
+INTERNAL = "internal error (please report it): "
+
+
+def fill(value: Any, values: dict[str, Any]) -> Any:
+    """`value` with every Slot replaced by its value: the real object one server gets."""
+    if isinstance(value, Slot):
+        return values[value.name]
+    if isinstance(value, dict):
+        return {key: fill(item, values) for key, item in value.items()}
+    if isinstance(value, list):
+        return [fill(item, values) for item in value]
+    return value
+
+
+def verify_pool(
+    pool: PoolSource,
+    allocation: Allocation,
+    shapes: dict[str, PodShape],
+    others: Iterable[dict[str, Any]],
+    kubernetes_version: str,
+) -> list[Diagnostic]:
+    found: list[Diagnostic] = []
+    addresses = {node.name: node.address for node in pool.model.spec.nodes}
+    first_servers: dict[str, Server] = {}
+    for server in allocation.servers:
+        first_servers.setdefault(server.fleet, server)
+    for fleet in pool.fleets:
+        server = first_servers.get(fleet.name)
+        if server is None:
+            continue
+        pod = fill(pod_object(pool, fleet), shapes[fleet.name].values(server, addresses[server.node]))
+        for problem in kube.validate_object(pod, kubernetes_version):
+            where = ".".join(str(p) for p in problem.path)
+            found.append(
+                fleet.document.error((), f"rendered Pod {server.name} is invalid at {where}: {problem.message}")
+            )
+    for obj in others:
+        for problem in kube.validate_object(obj, kubernetes_version):
+            where = ".".join(str(p) for p in problem.path)
+            name = obj["metadata"]["name"]
+            found.append(
+                error(
+                    pool.document.path, 0, 0, f"{INTERNAL}rendered {obj['kind']} {name} at {where}: {problem.message}"
+                )
+            )
+    found += [error(pool.document.path, 0, 0, INTERNAL + message) for message in conflicts(pool, allocation)]
+    return found
+
+
+def conflicts(pool: PoolSource, allocation: Allocation) -> Iterator[str]:
+    """Every broken guarantee: a number twice on a node, outside its range, reserved, or a bad name."""
+    fleets = {fleet.name: fleet for fleet in pool.fleets}
+    ranges = {name: (r.min, r.max) for name, r in pool.model.spec.portRanges.items()}
+    holders: dict[tuple[str, int], str] = {}
+    for server in allocation.servers:
+        if kube.dns1123_label_problem(server.name):
+            yield f"server name {server.name!r} {kube.dns1123_label_problem(server.name)}"
+        specs = {port.name: port for port in fleets[server.fleet].model.spec.ports}
+        for port_name, number in server.host_ports:
+            spec = specs[port_name]
+            owner = holders.setdefault((server.node, number), f"{server.name}/{port_name}")
+            if owner != f"{server.name}/{port_name}":
+                yield f"hostPort {number} on node {server.node} is held by {owner} and {server.name}/{port_name}"
+            if spec.portPolicy == "Static" and number != spec.hostPort:
+                yield f"{server.name}/{port_name} got {number} instead of its Static port {spec.hostPort}"
+            if spec.portPolicy != "Static" and not ranges[spec.range][0] <= number <= ranges[spec.range][1]:
+                yield f"{server.name}/{port_name} got {number}, outside range {spec.range!r}"
+            if any(low <= number <= high for low, high in pool.reserved):
+                yield f"{server.name}/{port_name} got reserved port {number}"
