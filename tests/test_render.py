@@ -1,0 +1,283 @@
+"""render, check and plan through the real CLI, on the example pools copied to a temporary folder."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections import defaultdict
+from pathlib import Path
+
+import kubernetes_validate
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from generator import kube
+from generator.cli import cli
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "fleets"
+
+
+@pytest.fixture
+def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of the example repository (fleets and rendered), as the working directory."""
+    shutil.copytree(EXAMPLES, tmp_path / "fleets")
+    if (ROOT / "rendered").is_dir():
+        shutil.copytree(ROOT / "rendered", tmp_path / "rendered")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, list(args))
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    return result.exit_code, result.stdout, result.stderr
+
+
+def snapshot_of(folder: Path) -> dict[str, tuple[bytes, int, int]]:
+    """Every file under `folder`: bytes, mtime and inode, to prove what was (not) touched."""
+    return {
+        str(path.relative_to(folder)): (path.read_bytes(), path.stat().st_mtime_ns, path.stat().st_ino)
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
+
+
+def documents(folder: Path) -> list[dict]:
+    found = []
+    for manifest in sorted(folder.rglob("manifest.yaml")):
+        found += [doc for doc in yaml.safe_load_all(manifest.read_text()) if doc is not None]
+    return found
+
+
+def set_replicas(path: Path, fleet: str, replicas: int) -> None:
+    """Edit one fleet's replicas in place, the way a person would."""
+    text = path.read_text()
+    head, marker, tail = text.partition(f"  name: {fleet}\n")
+    before, _, after = tail.partition("  replicas: ")
+    _, newline, rest = after.partition("\n")
+    path.write_text(head + marker + before + f"  replicas: {replicas}" + newline + rest)
+
+
+def test_committed_rendered_tree_is_up_to_date() -> None:
+    """The committed example output can never go stale: this is `fleetgen check` in the repository."""
+    result = CliRunner().invoke(cli, ["check", "--fleets", str(EXAMPLES), "--out", str(ROOT / "rendered")])
+    assert result.exit_code == 0, result.stderr
+
+
+def test_rendered_examples_match_snapshot(repo: Path, snapshot) -> None:
+    shutil.rmtree(repo / "rendered")
+    code, _, stderr = run("render")
+    assert code == 0, stderr
+    files = {path: data.decode() for path, (data, _, _) in snapshot_of(repo / "rendered").items()}
+    locks = {str(p.relative_to(repo)): p.read_text() for p in sorted((repo / "fleets").glob("*/allocations.lock"))}
+    assert files == snapshot(name="rendered")
+    assert locks == snapshot(name="locks")
+
+
+def test_every_rendered_object_passes_kubernetes_validate(repo: Path) -> None:
+    run("render")
+    objects = documents(repo / "rendered")
+    assert objects
+    version = kube.latest_version()
+    for obj in objects:
+        if obj["apiVersion"] in ("v1", "networking.k8s.io/v1"):
+            kubernetes_validate.validate(obj, version, strict=True)
+
+
+def test_no_two_server_ports_share_a_host_port_on_a_node(repo: Path) -> None:
+    """An independent check of the allocator's first guarantee, read back from the YAML."""
+    run("render")
+    holders: dict[tuple[str, int], list[str]] = defaultdict(list)
+    for pod in documents(repo / "rendered"):
+        if pod["kind"] != "Pod":
+            continue
+        spec = pod["spec"]
+        node = spec.get("nodeName") or spec["nodeSelector"]["kubernetes.io/hostname"]
+        numbers = {p["hostPort"] for c in spec["containers"] for p in c.get("ports", []) if "hostPort" in p}
+        for number in numbers:
+            holders[(node, number)].append(pod["metadata"]["name"])
+    shared = {key: names for key, names in holders.items() if len(names) > 1}
+    assert not shared
+
+
+def test_pods_carry_labels_annotations_env_and_pinning(repo: Path) -> None:
+    run("render")
+    pods = {pod["metadata"]["name"]: pod for pod in documents(repo / "rendered") if pod["kind"] == "Pod"}
+    casual = pods["casual-0"]
+    labels = casual["metadata"]["labels"]
+    assert labels["app.kubernetes.io/managed-by"] == "fleetgen"
+    assert (labels["fleetgen.dev/pool"], labels["fleetgen.dev/fleet"]) == ("eu-west-1", "casual")
+    assert labels["fleetgen.dev/server"] == "casual-0" and labels["mode"] == "casual"
+    node = casual["spec"]["nodeSelector"]["kubernetes.io/hostname"]
+    address = casual["metadata"]["annotations"]["fleetgen.dev/address"]
+    server, relay = casual["spec"]["containers"]
+    env = {e["name"]: e["value"] for e in server["env"]}
+    assert env["FLEETGEN_ADDRESS"] == address and env["FLEETGEN_SERVER"] == "casual-0"
+    assert env["FLEETGEN_PORT_GAME"] == str(server["ports"][0]["hostPort"])
+    voice = {p["name"]: p for p in relay["ports"]}
+    assert voice["voice-tcp"]["hostPort"] == voice["voice-udp"]["hostPort"]
+    assert {voice["voice-tcp"]["protocol"], voice["voice-udp"]["protocol"]} == {"TCP", "UDP"}
+    assert 9000 <= voice["voice-tcp"]["hostPort"] <= 9099
+    assert node != "fra-gs-04", "a cordoned node gets no servers"
+    relay_pod = pods["relay-0"]
+    assert relay_pod["spec"]["nodeName"].startswith("ip-10-0-")
+    port = relay_pod["spec"]["containers"][0]["ports"][0]
+    assert port["containerPort"] == port["hostPort"], "Passthrough: containerPort equals hostPort"
+    community = pods["community-0"]["spec"]["containers"][0]["ports"]
+    assert {p["name"]: p.get("hostPort") for p in community}["rcon"] == 27015
+    assert "hostPort" not in {p["name"]: p for p in community}["metrics"]
+
+
+def test_render_twice_writes_nothing(repo: Path) -> None:
+    run("render")
+    before = snapshot_of(repo)
+    code, stdout, _ = run("render")
+    assert code == 0
+    assert "wrote 0 files" in stdout
+    assert snapshot_of(repo) == before
+
+
+def test_one_more_replica_rewrites_only_its_unit_the_network_unit_and_the_lock(repo: Path) -> None:
+    run("render")
+    before = snapshot_of(repo)
+    set_replicas(repo / "fleets/eu-west-1/ranked.yaml", "ranked", 7)
+    code, _, stderr = run("render")
+    assert code == 0, stderr
+    after = snapshot_of(repo)
+    changed = sorted(path for path in after if after[path] != before.get(path))
+    assert changed == [
+        "fleets/eu-west-1/allocations.lock",
+        "fleets/eu-west-1/ranked.yaml",
+        "rendered/eu-west-1/network/manifest.yaml",
+        "rendered/eu-west-1/ranked-0/manifest.yaml",
+    ]
+    old_pods = {
+        p["metadata"]["name"]: p for p in yaml.safe_load_all(before["rendered/eu-west-1/ranked-0/manifest.yaml"][0])
+    }
+    new_pods = {
+        p["metadata"]["name"]: p for p in yaml.safe_load_all(after["rendered/eu-west-1/ranked-0/manifest.yaml"][0])
+    }
+    assert sorted(set(new_pods) - set(old_pods)) == ["ranked-6"]
+    assert all(new_pods[name] == pod for name, pod in old_pods.items()), "no existing Pod changes"
+
+
+def test_invalid_input_writes_nothing(repo: Path) -> None:
+    run("render")
+    before = snapshot_of(repo)
+    fleet = repo / "fleets/eu-west-1/ranked.yaml"
+    fleet.write_text(fleet.read_text().replace("scheduling: Packed", "scheduling: Pakced"))
+    before["fleets/eu-west-1/ranked.yaml"] = snapshot_of(repo)["fleets/eu-west-1/ranked.yaml"]
+    code, _, stderr = run("render")
+    assert code == 1
+    assert "fleets/eu-west-1/ranked.yaml:9:15: error:" in stderr
+    assert "Traceback" not in stderr
+    assert snapshot_of(repo) == before
+
+
+def test_capacity_error_names_pool_fleet_and_resource_and_writes_nothing(repo: Path) -> None:
+    run("render")
+    set_replicas(repo / "fleets/us-east-1/fleets.yaml", "community", 3)
+    before = snapshot_of(repo)
+    code, _, stderr = run("render")
+    assert code == 1
+    assert "fleets/us-east-1/fleets.yaml:8:13: error: pool 'us-east-1', fleet 'community'" in stderr
+    assert "Static port 27015" in stderr
+    assert snapshot_of(repo) == before
+
+
+def test_check_lists_stale_missing_and_extra_paths(repo: Path) -> None:
+    run("render")
+    (repo / "rendered/eu-west-1/ranked-0/manifest.yaml").write_text("# Generated by fleetgen\nedited: true\n")
+    (repo / "rendered/us-east-1/relay-0/manifest.yaml").unlink()
+    (repo / "rendered/us-east-1/old-0").mkdir()
+    (repo / "rendered/us-east-1/old-0/manifest.yaml").write_text("# Generated by fleetgen from an old render\n")
+    before = snapshot_of(repo)
+    code, _, stderr = run("check")
+    assert code == 1
+    assert "would write eu-west-1/ranked-0/manifest.yaml" in stderr
+    assert "would write us-east-1/relay-0/manifest.yaml" in stderr
+    assert "would remove us-east-1/old-0/manifest.yaml" in stderr
+    assert "run `fleetgen render`" in stderr
+    assert snapshot_of(repo) == before
+
+
+def test_check_fails_on_a_stale_lock(repo: Path) -> None:
+    run("render")
+    lock = repo / "fleets/eu-west-1/allocations.lock"
+    lock.write_text(lock.read_text() + "ranked 99 fra-gs-01 game=7900/UDP/Dynamic/default\n")
+    code, _, stderr = run("check")
+    assert code == 1
+    assert "allocations.lock" in stderr
+
+
+def test_render_refuses_a_foreign_file_in_a_pool_folder(repo: Path) -> None:
+    run("render")
+    foreign = repo / "rendered/eu-west-1/ranked-0/notes.yaml"
+    foreign.write_text("kind: Notes\n")
+    set_replicas(repo / "fleets/eu-west-1/ranked.yaml", "ranked", 7)
+    before = snapshot_of(repo)
+    code, _, stderr = run("render")
+    assert code == 1
+    assert "notes.yaml" in stderr and "not written by fleetgen" in stderr
+    assert snapshot_of(repo) == before
+
+
+def test_plan_tells_added_removed_moved_and_restarts(repo: Path) -> None:
+    run("render")
+    set_replicas(repo / "fleets/eu-west-1/ranked.yaml", "ranked", 8)
+    set_replicas(repo / "fleets/us-east-1/fleets.yaml", "relay", 1)
+    pool = repo / "fleets/eu-west-1/pool.yaml"
+    pool.write_text(
+        pool.read_text().replace(
+            "address: 203.0.113.11\n      labels: {tier: premium}",
+            "address: 203.0.113.11\n      labels: {tier: premium}\n      unschedulable: true",
+        )
+    )
+    code, stdout, stderr = run("plan")
+    assert code == 0, stderr
+    assert "ranked-6" in stdout and "ranked-7" in stdout
+    assert "relay-1" in stdout and "relay-2" in stdout
+    assert "casual-0: fra-gs-01 -> " in stdout
+    assert "restart:" in stdout
+    code, markdown, _ = run("plan", "--format", "markdown")
+    assert markdown.startswith("## fleetgen plan")
+    assert "| `eu-west-1` |" in markdown
+
+
+def test_plan_summarises_instead_of_listing_every_server(repo: Path) -> None:
+    pool = repo / "fleets/us-east-1/pool.yaml"
+    pool.write_text(
+        pool.read_text()
+        .replace("pods: 58", "pods: 500")
+        .replace("cpu: 7910m", "cpu: 700")
+        .replace("memory: 30Gi", "memory: 900Gi")
+    )
+    set_replicas(repo / "fleets/us-east-1/fleets.yaml", "relay", 300)
+    code, stdout, stderr = run("plan")
+    assert code == 0, stderr
+    assert "... and 27" in stdout
+    assert len(stdout.splitlines()) < 120
+
+
+@pytest.mark.parametrize(
+    "env", [{"PYTHONHASHSEED": "1", "LC_ALL": "C"}, {"PYTHONHASHSEED": "777", "LC_ALL": "C.UTF-8"}]
+)
+def test_output_does_not_depend_on_hash_seed_or_locale(repo: Path, env: dict[str, str]) -> None:
+    import subprocess
+    import sys
+
+    shutil.rmtree(repo / "rendered")
+    for lock in (repo / "fleets").glob("*/allocations.lock"):
+        lock.unlink()
+    subprocess.run(
+        [sys.executable, "-m", "generator", "render"],
+        check=True,
+        capture_output=True,
+        env={**os.environ, **env},
+        cwd=repo,
+    )
+    produced = {path: data for path, (data, _, _) in snapshot_of(repo / "rendered").items()}
+    committed = {path: data for path, (data, _, _) in snapshot_of(ROOT / "rendered").items()}
+    assert produced == committed
