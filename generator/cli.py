@@ -162,6 +162,24 @@ def plan(fleets: Path, out: Path, pools: tuple[str, ...], kubernetes_version: st
 
 
 @cli.command()
+@_fleets_option
+@_pool_option
+@_version_option
+@click.option("--fleet", "fleet_names", multiple=True, help="Only this fleet (repeatable).")
+@click.option("--format", "output_format", type=click.Choice(["json", "table"]), default="table", show_default=True)
+def endpoints(
+    fleets: Path, pools: tuple[str, ...], kubernetes_version: str, fleet_names: tuple[str, ...], output_format: str
+) -> None:
+    """Print every server's address and ports, as the pool's endpoints ConfigMaps hold them."""
+    settings = _settings(fleets, pools, kubernetes_version)
+    compiled = _compile(settings)
+    if compiled is None:
+        sys.exit(ExitCode.FAILED)
+    rows = sinks.endpoint_rows(compiled, fleet_names)
+    click.echo(sinks.endpoints_json(rows) if output_format == "json" else sinks.endpoints_table(rows), nl=False)
+
+
+@cli.command()
 @_version_option
 def schema(kubernetes_version: str) -> None:
     """Print the JSON Schema of fleet files (for yaml-language-server and other editors)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,7 +10,7 @@ from pathlib import Path
 from .lock import parse_lock
 from .pipeline import Compiled, PoolOutput
 from .plan import PoolPlan, plan_pool
-from .render import MANIFEST, template_hash
+from .render import MANIFEST, endpoint_entry, template_hash
 from .usage import pool_usage
 from .write import TreeChanges, apply_tree, diff_tree, write_file_atomic
 
@@ -105,3 +106,33 @@ def pool_summary(pool: PoolOutput) -> str:
     nodes = {server.node for server in pool.allocation.servers}
     units = len(pool.files)
     return f"{pool.name}: {len(pool.allocation.servers)} servers on {len(nodes)} nodes, {units} units"
+
+
+def endpoint_rows(compiled: Compiled, fleets: tuple[str, ...]) -> list[dict]:
+    """One row per server (pool, fleet, ordinal order), optionally only of some fleets."""
+    rows = []
+    for pool in compiled.pools:
+        addresses = {node.name: node.address for node in pool.source.model.spec.nodes}
+        for server in pool.allocation.servers:
+            if not fleets or server.fleet in fleets:
+                entry = endpoint_entry(server, addresses[server.node])
+                rows.append({"pool": pool.name, "fleet": server.fleet, "server": server.name, **entry})
+    return rows
+
+
+def endpoints_json(rows: list[dict]) -> str:
+    return json.dumps(rows, indent=2, sort_keys=True) + "\n"
+
+
+def endpoints_table(rows: list[dict]) -> str:
+    """Aligned columns; an IPv6 address is bracketed so `address:port` stays unambiguous."""
+    table = [("POOL", "SERVER", "NODE", "ENDPOINTS")]
+    for row in rows:
+        host = f"[{row['address']}]" if ":" in row["address"] else row["address"]
+        ports = " ".join(f"{name}={host}:{number}" for name, number in row["ports"].items())
+        table.append((row["pool"], row["server"], row["node"], ports))
+    widths = [max(len(line[i]) for line in table) for i in range(3)]
+    return "".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(line[:3], widths, strict=True)) + "  " + line[3] + "\n"
+        for line in table
+    )

@@ -281,3 +281,19 @@ def test_output_does_not_depend_on_hash_seed_or_locale(repo: Path, env: dict[str
     produced = {path: data for path, (data, _, _) in snapshot_of(repo / "rendered").items()}
     committed = {path: data for path, (data, _, _) in snapshot_of(ROOT / "rendered").items()}
     assert produced == committed
+
+
+def test_endpoints_prints_every_server_address_and_port(repo: Path) -> None:
+    code, table, _ = run("endpoints", "--pool", "eu-west-1")
+    assert code == 0
+    assert "casual-2" in table and "[2001:db8:10::13]:" in table, "IPv6 endpoints are bracketed"
+    assert "relay-0" not in table
+    code, text, _ = run("endpoints", "--fleet", "relay", "--format", "json")
+    import json
+
+    rows = json.loads(text)
+    assert [row["server"] for row in rows] == ["relay-0", "relay-1", "relay-2"]
+    configmap = yaml.safe_load_all((repo / "rendered/us-east-1/network/manifest.yaml").read_text())
+    data = next(doc for doc in configmap if doc["metadata"]["name"] == "fleetgen-endpoints-relay-0")["data"]
+    for row in rows:
+        assert json.loads(data[row["server"]]) == {k: row[k] for k in ("address", "node", "ports")}
