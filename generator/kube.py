@@ -80,7 +80,7 @@ def _definitions_document(version: str) -> dict[str, Any]:
 def _registry(version: str) -> referencing.Registry:
     contents = _definitions_document(version)
     resource = referencing.Resource.from_contents(contents, default_specification=referencing.jsonschema.DRAFT202012)
-    return referencing.Registry().with_resource("/api/_definitions.json", resource)
+    return referencing.Registry().with_resource("/api/_definitions.json", resource).crawl()
 
 
 def _folder(version: str) -> Any:
