@@ -73,9 +73,19 @@ def _allocation_diagnostics(pool: PoolSource, allocation: Allocation) -> list[Di
             f"pool {pool.name!r}, fleet {shortfall.fleet!r}: {shortfall.unplaced} server(s) do not fit: "
             f"{shortfall.resource} ran out (needed {shortfall.needed}, available {shortfall.available})"
         )
-        hint = "lower replicas, add nodes or capacity to the pool, or widen the port range"
+        hint = _capacity_hint(shortfall.resource)
         found.append(error(fleet.document.path, line, column, message, hint))
     return found
+
+
+def _capacity_hint(resource: str) -> str:
+    if resource.startswith("ports"):
+        return "lower replicas, add nodes, or widen the range in pool.yaml (portRanges)"
+    if resource.startswith("Static port"):
+        return "a Static port fits once per node: lower replicas or add nodes"
+    if resource.startswith(("nodes matching", "schedulable nodes")):
+        return "label more nodes in pool.yaml, or change the fleet's nodeSelector"
+    return f"lower replicas, lower the Pods' {resource} requests, or add nodes or {resource} capacity"
 
 
 def pool_spec(pool: PoolSource) -> PoolSpec:
