@@ -1,0 +1,230 @@
+"""Benchmark fleetgen at Kubernetes' own limits: 5,000 nodes, 150,000 servers.
+
+Generates a synthetic fleet repository, then measures (median of --runs) each command in a fresh
+process: wall time, peak RSS and files written. Beside them, the time PyYAML's C dumper takes just to
+emit the same Pods, as a hand-written Python generator would.
+
+    python benchmarks/bench.py                      # full size
+    python benchmarks/bench.py --servers 3000       # smoke size
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+PORT_MIXES = [
+    [("game", "Dynamic", "UDP")],
+    [("game", "Dynamic", "UDP"), ("query", "Passthrough", "TCP")],
+    [("game", "Dynamic", "TCPUDP"), ("voice", "Dynamic", "UDP"), ("rcon", "Dynamic", "TCP")],
+]
+
+
+def pool_text(pool: int, nodes: int) -> str:
+    lines = [
+        "apiVersion: fleetgen.dev/v1alpha1",
+        "kind: NodePool",
+        "metadata:",
+        f"  name: pool-{pool:02d}",
+        "spec:",
+        f"  namespace: games-{pool:02d}",
+        f"  cluster: cluster-{pool % 5}",
+        "  reservedPorts: [7100, \"7500-7509\"]",
+        "  nodes:",
+    ]
+    for node in range(nodes):
+        host = pool * nodes + node
+        lines += [
+            f"    - name: node-{pool:02d}-{node:04d}",
+            f"      address: 10.{host // 65536}.{host // 256 % 256}.{host % 256}",
+            f"      labels: {{zone: z{node % 3}}}",
+            "      capacity: {pods: 110, cpu: \"64\", memory: 256Gi}",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def fleet_text(name: str, replicas: int, mix: int) -> str:
+    ports = []
+    for port, policy, protocol in PORT_MIXES[mix]:
+        ports += [f"    - name: {port}", f"      portPolicy: {policy}", f"      protocol: {protocol}"]
+        if policy != "Passthrough":
+            ports.append(f"      containerPort: {7777 + len(ports)}")
+    return "\n".join(
+        [
+            "apiVersion: fleetgen.dev/v1alpha1",
+            "kind: Fleet",
+            "metadata:",
+            f"  name: {name}",
+            "spec:",
+            f"  replicas: {replicas}",
+            f"  scheduling: {'Packed' if mix != 1 else 'Distributed'}",
+            "  ports:",
+            *ports,
+            "  template:",
+            "    metadata:",
+            f"      labels: {{game: {name}, team: platform}}",
+            "    spec:",
+            "      terminationGracePeriodSeconds: 30",
+            "      containers:",
+            "        - name: server",
+            f"          image: registry.example.com/games/{name}:1.{mix}.0",
+            f"          args: [\"--map=de_{name}\", \"--tickrate=64\", \"--max-players=10\"]",
+            "          env:",
+            "            - {name: LOG_FORMAT, value: json}",
+            "            - {name: REGION, value: eu-west}",
+            "          resources:",
+            "            requests: {cpu: 500m, memory: 1Gi}",
+            "            limits: {cpu: \"1\", memory: 1Gi}",
+        ]
+    ) + "\n"
+
+
+def generate(root: Path, pools: int, nodes: int, servers: int, fleets_per_pool: int) -> None:
+    per_pool = servers // pools
+    for pool in range(pools):
+        folder = root / "fleets" / f"pool-{pool:02d}"
+        folder.mkdir(parents=True)
+        (folder / "pool.yaml").write_text(pool_text(pool, nodes // pools))
+        replicas = [per_pool // fleets_per_pool] * fleets_per_pool
+        replicas[0] += per_pool - sum(replicas)
+        docs = [fleet_text(f"g{pool:02d}f{i}", count, i % 3) for i, count in enumerate(replicas)]
+        (folder / "fleets.yaml").write_text("---\n".join(docs))
+
+
+@dataclass
+class Measure:
+    name: str
+    seconds: float
+    rss_mib: float
+    files: str
+
+
+def timed(root: Path, args: list[str]) -> tuple[float, float, str, int]:
+    start = time.perf_counter()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "generator", *args], cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - start
+    output = process.stdout.read().decode() + process.stderr.read().decode()
+    match = re.search(r"wrote (\d+) files, removed (\d+)", output)
+    files = f"{match.group(1)}+{match.group(2)} removed" if match else "0"
+    return seconds, usage.ru_maxrss / 1024, files, os.waitstatus_to_exitcode(status)
+
+
+def measure(root: Path, name: str, args: list[str], runs: int, prepare=None, expect: int = 0) -> Measure:
+    results = []
+    for _ in range(runs):
+        if prepare:
+            prepare()
+        seconds, rss, files, code = timed(root, args)
+        if code != expect:
+            raise SystemExit(f"{name}: exit {code}, expected {expect}")
+        results.append((seconds, rss, files))
+    middle = sorted(results)[len(results) // 2]
+    return Measure(name, statistics.median(r[0] for r in results), max(r[1] for r in results), middle[2])
+
+
+def bump_replicas(root: Path) -> None:
+    path = root / "fleets/pool-00/fleets.yaml"
+    text = path.read_text()
+    count = int(re.search(r"replicas: (\d+)", text).group(1))
+    path.write_text(text.replace(f"replicas: {count}", f"replicas: {count + 1}", 1))
+
+
+def toggle_cordon(root: Path) -> None:
+    path = root / "fleets/pool-01/pool.yaml"
+    text = path.read_text()
+    marker = "      capacity: {pods: 110, cpu: \"64\", memory: 256Gi}\n"
+    cordoned = marker + "      unschedulable: true\n"
+    path.write_text(text.replace(cordoned, marker, 1) if cordoned in text else text.replace(marker, cordoned, 1))
+
+
+def pyyaml_seconds(root: Path, sample: int) -> tuple[float, int]:
+    """PyYAML's C dumper on `sample` of the same Pods, built as dicts the way a script would."""
+    import yaml
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from generator import kube
+    from generator.load import load_fleets
+    from generator.pipeline import compile_pools
+    from generator.render import pod_object
+    from generator.rules import validate_fleets
+    from generator.verify import fill
+
+    version = kube.latest_version()
+    compiled = compile_pools(validate_fleets(load_fleets(root / "fleets"), version), version)
+    pods = []
+    for pool in compiled.pools:
+        addresses = {node.name: node.address for node in pool.source.model.spec.nodes}
+        fleets = {fleet.name: fleet for fleet in pool.source.fleets}
+        shapes = {name: pod_object(pool.source, fleet) for name, fleet in fleets.items()}
+        for server in pool.allocation.servers:
+            values = {"server": server.name, "node": server.node, "address": addresses[server.node]}
+            values.update({f"port:{n}": p for n, p in server.host_ports})
+            values.update({f"env:{n}": str(p) for n, p in server.host_ports})
+            pods.append(fill(shapes[server.fleet], values))
+            if len(pods) >= sample:
+                break
+        if len(pods) >= sample:
+            break
+    start = time.perf_counter()
+    yaml.dump_all(pods, Dumper=yaml.CSafeDumper, sort_keys=False)
+    return time.perf_counter() - start, len(pods)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--nodes", type=int, default=5000)
+    parser.add_argument("--servers", type=int, default=150_000)
+    parser.add_argument("--pools", type=int, default=50)
+    parser.add_argument("--fleets-per-pool", type=int, default=6)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--pyyaml-sample", type=int, default=20_000, help="Pods PyYAML emits (scaled linearly)")
+    parser.add_argument("--keep", type=Path, help="generate into this folder and keep it")
+    args = parser.parse_args()
+    root = args.keep or Path(tempfile.mkdtemp(prefix="fleetgen-bench-"))
+    if root.exists() and any(root.iterdir()):
+        shutil.rmtree(root)
+    root.mkdir(parents=True, exist_ok=True)
+    generate(root, args.pools, args.nodes, args.servers, args.fleets_per_pool)
+
+    def clean() -> None:
+        shutil.rmtree(root / "rendered", ignore_errors=True)
+        for lock in (root / "fleets").glob("*/allocations.lock"):
+            lock.unlink()
+
+    rows = [
+        measure(root, "full render (empty rendered/)", ["render"], args.runs, clean),
+        measure(root, "no-op render", ["render"], args.runs),
+        measure(root, "check", ["check"], args.runs),
+        measure(root, "plan", ["plan"], args.runs),
+    ]
+    bump_replicas(root)
+    rows.append(measure(root, "one fleet +1 replica", ["render"], 1))
+    toggle_cordon(root)
+    rows.append(measure(root, "one node cordoned", ["render"], 1))
+    emit_seconds, sampled = pyyaml_seconds(root, min(args.pyyaml_sample, args.servers))
+    pyyaml_full = emit_seconds * args.servers / sampled
+    print(f"{args.pools} pools, {args.nodes} nodes, {args.servers} servers; median of {args.runs} runs")
+    print(f"{'measure':34} {'wall s':>8} {'peak RSS MiB':>13} {'files written':>15} {'x PyYAML emit':>14}")
+    for row in rows:
+        ratio = row.seconds / pyyaml_full
+        print(f"{row.name:34} {row.seconds:8.2f} {row.rss_mib:13.0f} {row.files:>15} {ratio:14.2f}")
+    print(f"PyYAML CSafeDumper, emit only: {pyyaml_full:.2f} s for {args.servers} Pods "
+          f"(measured on {sampled}, scaled linearly)")
+    if not args.keep:
+        shutil.rmtree(root)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,21 @@
+"""The benchmark at smoke size: it must run from the README command and its renders must be right."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_benchmark_runs_at_smoke_size_and_writes_only_what_changed() -> None:
+    command = [sys.executable, "benchmarks/bench.py", "--servers", "3000", "--nodes", "100", "--pools", "5"]
+    result = subprocess.run([*command, "--runs", "1", "--pyyaml-sample", "500"], cwd=ROOT, capture_output=True,
+                            text=True, timeout=600, check=False)
+    assert result.returncode == 0, result.stderr
+    rows = {line[:34].strip(): line[34:].split() for line in result.stdout.splitlines()[2:] if line[:1].isalpha()}
+    assert rows["full render (empty rendered/)"][2] == "35+0"
+    assert rows["no-op render"][2] == "0+0", "a no-op render writes no file"
+    assert rows["one fleet +1 replica"][2] == "2+0", "only the fleet's unit and the network unit change"
+    assert rows["one node cordoned"][2] in ("2+0", "3+0")
