@@ -40,6 +40,10 @@ _ESCAPES = {
     "\u2029": "\\P",
 }
 
+# Printable ASCII but `'`: safe between single quotes, where nothing is escaped. Used for strings that
+# double quotes would fill with backslashes (JSON in a ConfigMap), so they stay readable and cheap.
+_SINGLE_QUOTABLE = re.compile(r"[ -&(-~]*")
+
 # YAML loaders give up on an implicit key longer than 1024 characters; longer keys use `? key`.
 _MAX_IMPLICIT_KEY = 1000
 
@@ -64,9 +68,11 @@ def _escape(match: re.Match[str]) -> str:
 
 
 def _text(value: str) -> str:
-    """Plain when unambiguous, else double-quoted; cached because the same few strings recur per Pod."""
+    """Plain when unambiguous, else quoted (single quotes when that avoids escapes); cached because the same few strings recur per Pod."""
     if _PLAIN.fullmatch(value) is not None and value.lower() not in _RESERVED:
         text = value
+    elif ('"' in value or "\\" in value) and _SINGLE_QUOTABLE.fullmatch(value) is not None:
+        text = "'" + value + "'"
     else:
         text = '"' + _NEEDS_ESCAPE.sub(_escape, value) + '"'
     if len(value) <= _CACHEABLE_LENGTH:
