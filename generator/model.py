@@ -20,6 +20,8 @@ PortPolicy = Literal["Dynamic", "Static", "Passthrough", "None"]
 Protocol = Literal["UDP", "TCP", "TCPUDP"]
 Scheduling = Literal["Packed", "Distributed"]
 Pin = Literal["nodeSelector", "nodeName"]
+PodSecurityLevel = Literal["none", "baseline", "restricted"]
+PolicyAction = Literal["Deny", "Warn", "Audit"]
 Quantity = str | int | float
 PortNumber = int
 
@@ -75,6 +77,18 @@ class NodePoolSpec(Strict):
         DEFAULT_UNIT_SIZE, description="Servers per sync unit (one Argo CD app or Flux Kustomization)."
     )
     firewall: dict[str, Any] = Field(default_factory=dict, description="Firewall outputs for the pool.")
+    podSecurity: PodSecurityLevel = Field(
+        "baseline",
+        description="Pod Security Standards level every Pod of the namespace is held to, hostPorts in the "
+        "pool's ranges and Static ports excepted; enforced by a rendered ValidatingAdmissionPolicy. none: off.",
+    )
+    podSecurityActions: list[PolicyAction] = Field(
+        default_factory=lambda: ["Deny"],
+        description="validationActions of the policy binding: [Deny] enforces, [Warn, Audit] rolls it out.",
+    )
+    manageNamespace: bool = Field(
+        False, description="Render the namespace with its Pod Security labels (else plan prints them)."
+    )
 
 
 class NodePool(Strict):

@@ -6,12 +6,23 @@ render, check and plan all run this and differ only in what they do with the res
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from .allocate import Allocation, FleetSpec, NodeSpec, PoolSpec, PortSpec, allocate, locked_servers
 from .diagnostics import Diagnostic, error, warning
 from .lock import lock_text, parse_lock
-from .render import endpoints_configmaps, fleet_units, network_unit, pod_shapes, unit_files
-from .rules import FleetSource, PoolSource, Validated
+from .render import (
+    MANAGER,
+    POOL_LABEL,
+    canonical,
+    endpoints_configmaps,
+    fleet_units,
+    network_unit,
+    pod_shapes,
+    unit_files,
+)
+from .rules import MANAGED_BY_LABEL, FleetSource, PoolSource, Validated
+from .security import admission_objects
 from .verify import verify_pool
 
 
@@ -55,6 +66,7 @@ def _compile_pool(pool: PoolSource, kubernetes_version: str) -> tuple[PoolOutput
     shapes = pod_shapes(pool)
     units = fleet_units(pool, allocation, shapes)
     network_objects = endpoints_configmaps(pool, allocation)
+    network_objects += _security_objects(pool)
     network = network_unit(network_objects)
     if network is not None:
         units.append(network)
@@ -119,3 +131,10 @@ def _fleet_spec(fleet: FleetSource) -> FleetSpec:
         cpu_milli=fleet.cpu_milli,
         memory_bytes=fleet.memory_bytes,
     )
+
+
+def _security_objects(pool: PoolSource) -> list[dict[str, Any]]:
+    """The pool's Namespace (when managed) and Pod security admission policy, labelled like its other objects."""
+    labels = {MANAGED_BY_LABEL: MANAGER, POOL_LABEL: pool.name}
+    fleets = [fleet.model for fleet in pool.fleets]
+    return [canonical(obj) for obj in admission_objects(pool.model, fleets, labels)]

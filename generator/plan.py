@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+import click
+
 from .allocate import Server
 from .lock import LockedServer
 from .usage import Use
@@ -23,6 +25,7 @@ class PoolPlan:
     restarts: tuple[str, ...]
     files: tuple[str, ...]  # files that would be written or removed
     usage: tuple[Use, ...]
+    pod_security: tuple[bool, str] = (False, "")  # (in bold?, what it says): security.plan_notice
 
     @property
     def changed(self) -> bool:
@@ -37,6 +40,7 @@ def plan_pool(
     new_hashes: Mapping[str, str],
     files: Iterable[str],
     usage: tuple[Use, ...],
+    pod_security: tuple[bool, str] = (False, ""),
 ) -> PoolPlan:
     """Which servers appear, vanish, move, change ports or restart; `*_hashes` map fleet -> template hash."""
     current = {(s.fleet, s.ordinal): s for s in servers}
@@ -69,6 +73,7 @@ def plan_pool(
         tuple(sorted(restarts, key=order)),
         tuple(sorted(files)),
         usage,
+        pod_security,
     )
 
 
@@ -111,6 +116,9 @@ def plan_text(plans: Iterable[PoolPlan]) -> str:
                 lines.append(f"  {title}:")
                 lines += [f"    {item}" for item in _listed(items)]
         lines.append("  use: " + ", ".join(use.describe() for use in plan.usage))
+        bold, notice = plan.pod_security
+        if notice:
+            lines.append("  " + click.style(notice, bold=bold))
     return "\n".join(lines) + "\n"
 
 
@@ -130,6 +138,9 @@ def plan_markdown(plans: Iterable[PoolPlan]) -> str:
     for plan in plans:
         lines += ["", f"### `{plan.pool}`", ""]
         lines.append("Use: " + ", ".join(use.describe() for use in plan.usage))
+        bold, notice = plan.pod_security
+        if notice:
+            lines += ["", f"**{notice}**" if bold else notice]
         for title, items in _sections(plan):
             if items:
                 lines += ["", f"<details><summary>{title} ({len(items)})</summary>", ""]

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import kube
+from . import kube, security
 from .diagnostics import Diagnostic, did_you_mean, error
 from .load import Document, Loaded, PoolFolder
 from .model import DEFAULT_RANGE, Fleet, NodePool, Port
@@ -74,6 +74,7 @@ def validate_fleets(loaded: Loaded, kubernetes_version: str) -> Validated:
         if pool is not None:
             pools.append(pool)
     diagnostics += _cross_pool_problems(pools)
+    diagnostics += security.shared_namespace_problems((pool.model, pool.document) for pool in pools)
     return Validated(tuple(pools), tuple(sorted(set(diagnostics))))
 
 
@@ -95,6 +96,7 @@ def _validate_pool(folder: PoolFolder, version: str) -> tuple[PoolSource | None,
         return None, diagnostics
     pool, document = pool_models[0]
     diagnostics += _pool_problems(pool, document, folder.name)
+    diagnostics += security.pool_problems(pool, document, version)
     reserved = tuple(sorted(_reserved_spans(pool)))
     sources = []
     for fleet, fleet_document in fleets:
@@ -315,6 +317,7 @@ def _fleet_problems(
     containers = _container_names(spec.template)
     yield from _container_problems(fleet, document, containers)
     yield from _ports_problems(fleet, document, pool, reserved, containers)
+    yield from security.template_problems(spec.template, document, pool.spec.podSecurity)
 
 
 def _container_names(template: dict[str, Any]) -> list[str]:

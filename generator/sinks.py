@@ -11,6 +11,7 @@ from .lock import parse_lock
 from .pipeline import Compiled, PoolOutput
 from .plan import PoolPlan, plan_pool
 from .render import MANIFEST, endpoint_entry, template_hash
+from .security import plan_notice
 from .usage import pool_usage
 from .write import TreeChanges, apply_tree, diff_tree, write_file_atomic
 
@@ -81,6 +82,7 @@ def describe(compiled: Compiled, out: Path, pools: tuple[str, ...]) -> list[Pool
                 new_hashes,
                 files,
                 pool_usage(pool.source, pool.allocation),
+                plan_notice(pool.source.model),
             )
         )
     return plans

@@ -1,0 +1,639 @@
+"""Security: Pod Security Standards for a pool's templates, and the admission policy that enforces them.
+
+Pod Security Admission's `baseline` level forbids hostPorts, so a game-server namespace has to run at
+`privileged`, where anything goes. fleetgen knows every hostPort a pool may use, so it holds each fleet
+template to the pool's level (hostPorts aside) and renders a ValidatingAdmissionPolicy that enforces the
+same level, plus "hostPorts only in the pool's ranges or Static ports", on every Pod of the namespace.
+Each control is declared once, in `RULES`, and gives both the template check and its CEL expression, so
+the two cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from .diagnostics import Diagnostic
+from .load import Document
+from .model import Fleet, NodePool
+
+Path_ = tuple[str | int, ...]
+Finding = tuple[Path_, str]
+
+NONE = "none"
+BASELINE = "baseline"
+RESTRICTED = "restricted"
+POLICY_API_VERSION = "admissionregistration.k8s.io/v1"
+POLICY_MIN_VERSION = (1, 30)
+LABEL_PREFIX = "pod-security.kubernetes.io/"
+NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
+CONTAINERS_VARIABLE = "containers"
+CONTAINER_GROUPS = ("containers", "initContainers", "ephemeralContainers")
+SC = "securityContext"
+BASELINE_CAPABILITIES = (
+    "AUDIT_WRITE",
+    "CHOWN",
+    "DAC_OVERRIDE",
+    "FOWNER",
+    "FSETID",
+    "KILL",
+    "MKNOD",
+    "NET_BIND_SERVICE",
+    "SETFCAP",
+    "SETGID",
+    "SETPCAP",
+    "SETUID",
+    "SYS_CHROOT",
+)
+SAFE_SYSCTLS = (
+    "kernel.shm_rmid_forced",
+    "net.ipv4.ip_local_port_range",
+    "net.ipv4.ip_local_reserved_ports",
+    "net.ipv4.ip_unprivileged_port_start",
+    "net.ipv4.ping_group_range",
+    "net.ipv4.tcp_fin_timeout",
+    "net.ipv4.tcp_keepalive_intvl",
+    "net.ipv4.tcp_keepalive_probes",
+    "net.ipv4.tcp_keepalive_time",
+    "net.ipv4.tcp_syncookies",
+)
+SELINUX_TYPES = ("", "container_t", "container_init_t", "container_kvm_t", "container_engine_t")
+CONFINED_PROFILES = ("RuntimeDefault", "Localhost")
+RESTRICTED_VOLUMES = (
+    "configMap",
+    "csi",
+    "downwardAPI",
+    "emptyDir",
+    "ephemeral",
+    "persistentVolumeClaim",
+    "projected",
+    "secret",
+)
+APPARMOR_ANNOTATION = "container.apparmor.security.beta.kubernetes.io/"
+CREDENTIAL_NAME = re.compile(r"PASSWORD|TOKEN|SECRET|_KEY$")
+CREDENTIAL_MESSAGE = "env {name} holds a literal value but its name looks like a credential"
+CREDENTIAL_HINT = "use valueFrom.secretKeyRef: rendered/ is committed to git and must hold no secret"
+HOST_PORTS_RULE = "Host Ports"
+# rules.refuses hostNetwork at every level (fleetgen assigns hostPorts); one error is enough.
+_REFUSED_ELSEWHERE = frozenset({("spec", "hostNetwork")})
+
+
+# --- Checks: one field, list or map of a Pod, as a Python test and as CEL -------------------------------
+
+
+class Check(Protocol):
+    def find(self, pod: dict[str, Any]) -> Iterator[Finding]:
+        """The offending places of a Pod (or PodTemplateSpec), relative to it, with what is wrong."""
+        ...
+
+    def cel(self) -> str:
+        """True when the admitted Pod (`object`) passes; `variables.containers` holds every container."""
+        ...
+
+
+_MISSING = object()
+
+
+def _get(obj: Any, path: tuple[str, ...]) -> Any:
+    for key in path:
+        if not isinstance(obj, dict) or key not in obj or obj[key] is None:
+            return _MISSING
+        obj = obj[key]
+    return obj
+
+
+def _scopes(pod: dict[str, Any], containers: bool) -> Iterator[tuple[Path_, dict[str, Any]]]:
+    """The Pod spec, or every container of every kind, with its path."""
+    spec = pod.get("spec") if isinstance(pod.get("spec"), dict) else {}
+    if not containers:
+        yield ("spec",), spec
+        return
+    for group in CONTAINER_GROUPS:
+        for index, container in enumerate(spec.get(group) or []):
+            if isinstance(container, dict):
+                yield ("spec", group, index), container
+
+
+def _is_one_of(value: Any, values: tuple[Any, ...]) -> bool:
+    """Membership without Python's True == 1: a schema-valid value never mixes the two, but be exact."""
+    return any(type(value) is type(v) and value == v for v in values)
+
+
+def _show(value: Any) -> str:
+    return json.dumps(value)
+
+
+def _has(base: str, path: tuple[str, ...]) -> str:
+    """CEL's has() down a path, one guard per step, so that no step reads a missing field."""
+    guards = [f"has({base}.{'.'.join(path[: i + 1])})" for i in range(len(path))]
+    return guards[0] if len(guards) == 1 else "(" + " && ".join(guards) + ")"
+
+
+def _ref(base: str, path: tuple[str, ...]) -> str:
+    return f"{base}.{'.'.join(path)}"
+
+
+def _cel_list(values: Iterable[Any]) -> str:
+    return "[" + ", ".join(_cel_literal(v) for v in values) + "]"
+
+
+def _cel_membership(ref: str, values: tuple[Any, ...], allowed: bool) -> str:
+    """`ref` is (or is not) one of `values`, as == or != when there is only one."""
+    if len(values) == 1:
+        return f"{ref} {'==' if allowed else '!='} {_cel_literal(values[0])}"
+    test = f"{ref} in {_cel_list(values)}"
+    return test if allowed else f"!({test})"
+
+
+def _cel_literal(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    return "'" + str(value).replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _base(containers: bool) -> str:
+    return "c" if containers else "object.spec"
+
+
+def _over_scope(expression: str, containers: bool) -> str:
+    return f"variables.{CONTAINERS_VARIABLE}.all(c, {expression})" if containers else expression
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    """A scalar that, when set, must be one of `values` (or none of them, when not `allowed`).
+
+    `required`: it must also be set. `containers`: it is checked in every container, not the Pod spec.
+    """
+
+    path: tuple[str, ...]
+    values: tuple[Any, ...]
+    allowed: bool = True
+    containers: bool = False
+    required: bool = False
+
+    def find(self, pod: dict[str, Any]) -> Iterator[Finding]:
+        for base, obj in _scopes(pod, self.containers):
+            value = _get(obj, self.path)
+            if value is _MISSING:
+                if self.required:
+                    yield (*base, *self.path), f"must be set to {' or '.join(map(_show, self.values))}"
+            elif _is_one_of(value, self.values) != self.allowed:
+                yield (*base, *self.path), f"is {_show(value)}"
+
+    def cel(self) -> str:
+        base = _base(self.containers)
+        test = _cel_membership(_ref(base, self.path), self.values, self.allowed)
+        guard = _has(base, self.path)
+        return _over_scope(f"{guard} && {test}" if self.required else f"!{guard} || {test}", self.containers)
+
+
+def _pod_and_containers(path: tuple[str, ...], values: tuple[Any, ...], allowed: bool = True) -> tuple[Field, ...]:
+    return Field(path, values, allowed), Field(path, values, allowed, containers=True)
+
+
+@dataclass(frozen=True, slots=True)
+class EachIn:
+    """Every item of a list (or its `key` field) must be one of `values`."""
+
+    path: tuple[str, ...]
+    values: tuple[str, ...]
+    containers: bool = False
+    key: str | None = None
+
+    def find(self, pod: dict[str, Any]) -> Iterator[Finding]:
+        for base, obj in _scopes(pod, self.containers):
+            items = _get(obj, self.path)
+            for index, item in enumerate(items if isinstance(items, list) else []):
+                value = item.get(self.key) if self.key and isinstance(item, dict) else item
+                if value not in self.values:
+                    where = (*base, *self.path, index, *((self.key,) if self.key else ()))
+                    yield where, f"is {_show(value)}, not one of {', '.join(self.values)}"
+
+    def cel(self) -> str:
+        base = _base(self.containers)
+        item = f"x.{self.key}" if self.key else "x"
+        test = f"{_ref(base, self.path)}.all(x, {item} in {_cel_list(self.values)})"
+        return _over_scope(f"!{_has(base, self.path)} || {test}", self.containers)
+
+
+@dataclass(frozen=True, slots=True)
+class Contains:
+    """A container's list must hold `value` (capabilities.drop: ALL)."""
+
+    path: tuple[str, ...]
+    value: str
+
+    def find(self, pod: dict[str, Any]) -> Iterator[Finding]:
+        for base, obj in _scopes(pod, containers=True):
+            items = _get(obj, self.path)
+            if not isinstance(items, list) or self.value not in items:
+                yield (*base, *self.path), f"must hold {_show(self.value)}"
+
+    def cel(self) -> str:
+        return _over_scope(f"{_has('c', self.path)} && {_cel_literal(self.value)} in c.{'.'.join(self.path)}", True)
+
+
+@dataclass(frozen=True, slots=True)
+class Defaulted:
+    """A container setting that falls back to the Pod's: the effective value of each container must be
+    set and one of `values`, and the Pod's, when set, too (Pod Security's runAsNonRoot and seccomp)."""
+
+    path: tuple[str, ...]
+    values: tuple[Any, ...]
+
+    def find(self, pod: dict[str, Any]) -> Iterator[Finding]:
+        yield from Field(self.path, self.values).find(pod)
+        pod_value = _get(pod, ("spec", *self.path))
+        for base, container in _scopes(pod, containers=True):
+            value = _get(container, self.path)
+            if value is _MISSING and pod_value is _MISSING:
+                yield (*base, *self.path), f"must be {' or '.join(map(_show, self.values))} here or in the Pod's"
+            elif value is not _MISSING and not _is_one_of(value, self.values):
+                yield (*base, *self.path), f"is {_show(value)}"
+
+    def cel(self) -> str:
+        values = _cel_list(self.values)
+        pod = f"({_has('object.spec', self.path)} && {_ref('object.spec', self.path)} in {values})"
+        container = f"{_has('c', self.path)} ? {_ref('c', self.path)} in {values} : {pod}"
+        return f"({Field(self.path, self.values).cel()}) && {_over_scope(container, True)}"
+
+
+@dataclass(frozen=True, slots=True)
+class VolumeSources:
+    """Every volume's source must be one of `sources` (or none of them, when not `allowed`)."""
+
+    sources: tuple[str, ...]
+    allowed: bool
+
+    def find(self, pod: dict[str, Any]) -> Iterator[Finding]:
+        volumes = _get(pod, ("spec", "volumes"))
+        for index, volume in enumerate(volumes if isinstance(volumes, list) else []):
+            kinds = sorted(key for key in volume if key != "name")
+            bad = [k for k in kinds if (k in self.sources) != self.allowed]
+            if bad:
+                yield ("spec", "volumes", index), f"is a volume of type {bad[0]}"
+
+    def cel(self) -> str:
+        found = " || ".join(f"has(v.{source})" for source in self.sources)
+        test = f"({found})" if self.allowed else f"!({found})"
+        return f"!has(object.spec.volumes) || object.spec.volumes.all(v, {test})"
+
+
+@dataclass(frozen=True, slots=True)
+class AppArmorAnnotations:
+    """The AppArmor annotations that predate securityContext.appArmorProfile: runtime/default or localhost/*."""
+
+    def find(self, pod: dict[str, Any]) -> Iterator[Finding]:
+        annotations = _get(pod, ("metadata", "annotations"))
+        for key, value in sorted(annotations.items() if isinstance(annotations, dict) else []):
+            if key.startswith(APPARMOR_ANNOTATION) and not _confined_apparmor(value):
+                yield ("metadata", "annotations", key), f"is {_show(value)}"
+
+    def cel(self) -> str:
+        value = "object.metadata.annotations[k]"
+        allowed = f"{value} == '' || {value} == 'runtime/default' || {value}.startsWith('localhost/')"
+        test = f"!k.startsWith('{APPARMOR_ANNOTATION}') || {allowed}"
+        return f"!has(object.metadata.annotations) || object.metadata.annotations.all(k, {test})"
+
+
+def _confined_apparmor(value: Any) -> bool:
+    return isinstance(value, str) and (value in ("", "runtime/default") or value.startswith("localhost/"))
+
+
+# --- The controls of Pod Security Standards ----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One control of Pod Security Standards, named as there, at the lowest level that has it."""
+
+    name: str
+    level: str
+    message: str
+    hint: str
+    checks: tuple[Check, ...]
+
+
+_CAPABILITIES = (SC, "capabilities")
+RULES: tuple[Rule, ...] = (
+    Rule(
+        "HostProcess",
+        BASELINE,
+        "Windows HostProcess Pods are not allowed",
+        "remove windowsOptions.hostProcess",
+        _pod_and_containers((SC, "windowsOptions", "hostProcess"), (True,), allowed=False),
+    ),
+    Rule(
+        "Host Namespaces",
+        BASELINE,
+        "sharing the host's network, PID or IPC namespace is not allowed",
+        "remove hostNetwork, hostPID and hostIPC",
+        tuple(Field((name,), (True,), allowed=False) for name in ("hostNetwork", "hostPID", "hostIPC")),
+    ),
+    Rule(
+        "Privileged Containers",
+        BASELINE,
+        "privileged containers are not allowed",
+        "remove securityContext.privileged; add only the capabilities the server needs",
+        (Field((SC, "privileged"), (True,), allowed=False, containers=True),),
+    ),
+    Rule(
+        "Capabilities",
+        BASELINE,
+        "capabilities beyond the baseline set are not allowed",
+        "add only: " + ", ".join(BASELINE_CAPABILITIES),
+        (EachIn((*_CAPABILITIES, "add"), BASELINE_CAPABILITIES, containers=True),),
+    ),
+    Rule(
+        "HostPath Volumes",
+        BASELINE,
+        "hostPath volumes are not allowed",
+        "use an emptyDir, configMap, secret or persistentVolumeClaim volume",
+        (VolumeSources(("hostPath",), allowed=False),),
+    ),
+    Rule(
+        "AppArmor",
+        BASELINE,
+        "an unconfined AppArmor profile is not allowed",
+        "use RuntimeDefault or a Localhost profile",
+        (*_pod_and_containers((SC, "appArmorProfile", "type"), CONFINED_PROFILES), AppArmorAnnotations()),
+    ),
+    Rule(
+        "SELinux",
+        BASELINE,
+        "a custom SELinux user, role or type is not allowed",
+        "set only seLinuxOptions.type, to one of: " + ", ".join(t for t in SELINUX_TYPES if t),
+        (
+            *_pod_and_containers((SC, "seLinuxOptions", "type"), SELINUX_TYPES),
+            *_pod_and_containers((SC, "seLinuxOptions", "user"), ("",)),
+            *_pod_and_containers((SC, "seLinuxOptions", "role"), ("",)),
+        ),
+    ),
+    Rule(
+        "/proc Mount Type",
+        BASELINE,
+        "an unmasked /proc mount is not allowed",
+        "remove securityContext.procMount (or set it to Default)",
+        (Field((SC, "procMount"), ("Default",), containers=True),),
+    ),
+    Rule(
+        "Seccomp",
+        BASELINE,
+        "an Unconfined seccomp profile is not allowed",
+        "use seccompProfile.type RuntimeDefault or Localhost",
+        _pod_and_containers((SC, "seccompProfile", "type"), ("Unconfined",), allowed=False),
+    ),
+    Rule(
+        "Sysctls",
+        BASELINE,
+        "only namespaced, safe sysctls are allowed",
+        "allowed sysctls: " + ", ".join(SAFE_SYSCTLS),
+        (EachIn((SC, "sysctls"), SAFE_SYSCTLS, key="name"),),
+    ),
+    Rule(
+        "Volume Types",
+        RESTRICTED,
+        "only configMap, csi, downwardAPI, emptyDir, ephemeral, persistentVolumeClaim, projected and "
+        "secret volumes are allowed",
+        "replace the volume with one of those kinds",
+        (VolumeSources(RESTRICTED_VOLUMES, allowed=True),),
+    ),
+    Rule(
+        "Privilege Escalation",
+        RESTRICTED,
+        "containers must set allowPrivilegeEscalation: false",
+        "add securityContext.allowPrivilegeEscalation: false to every container",
+        (Field((SC, "allowPrivilegeEscalation"), (False,), containers=True, required=True),),
+    ),
+    Rule(
+        "Running as Non-root",
+        RESTRICTED,
+        "containers must run as non-root (runAsNonRoot: true)",
+        "set spec.securityContext.runAsNonRoot: true in the template",
+        (Defaulted((SC, "runAsNonRoot"), (True,)),),
+    ),
+    Rule(
+        "Running as Non-root user",
+        RESTRICTED,
+        "runAsUser 0 (root) is not allowed",
+        "run as a non-zero user id",
+        _pod_and_containers((SC, "runAsUser"), (0,), allowed=False),
+    ),
+    Rule(
+        "Seccomp (restricted)",
+        RESTRICTED,
+        "a seccomp profile (RuntimeDefault or Localhost) is required",
+        "set spec.securityContext.seccompProfile.type: RuntimeDefault in the template",
+        (Defaulted((SC, "seccompProfile", "type"), CONFINED_PROFILES),),
+    ),
+    Rule(
+        "Capabilities (restricted)",
+        RESTRICTED,
+        "containers must drop ALL capabilities and may add back only NET_BIND_SERVICE",
+        "set securityContext.capabilities.drop: [ALL] in every container",
+        (
+            Contains((*_CAPABILITIES, "drop"), "ALL"),
+            EachIn((*_CAPABILITIES, "add"), ("NET_BIND_SERVICE",), containers=True),
+        ),
+    ),
+)
+
+
+def rules_for(level: str) -> tuple[Rule, ...]:
+    """The controls of `level`: restricted is baseline and more; none has none."""
+    levels = {NONE: (), BASELINE: (BASELINE,), RESTRICTED: (BASELINE, RESTRICTED)}[level]
+    return tuple(rule for rule in RULES if rule.level in levels)
+
+
+# --- Input checks ------------------------------------------------------------------------------------
+
+
+def template_problems(template: dict[str, Any], document: Document, level: str) -> Iterator[Diagnostic]:
+    """A fleet template against its pool's level, each problem at its place and naming its control."""
+    yield from _credential_problems(template, document)
+    base = ("spec", "template")
+    for rule in rules_for(level):
+        for check in rule.checks:
+            for path, detail in check.find(template):
+                if path in _REFUSED_ELSEWHERE:
+                    continue
+                message = f"podSecurity {level} ({rule.name}): {rule.message}: {_dotted(path)} {detail}"
+                yield document.error((*base, *path), message, rule.hint)
+
+
+def _dotted(path: Path_) -> str:
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
+    return text
+
+
+def _credential_problems(template: dict[str, Any], document: Document) -> Iterator[Diagnostic]:
+    """A literal env value under a credential-like name would be committed to rendered/ in clear."""
+    for base, container in _scopes(template, containers=True):
+        for index, entry in enumerate(container.get("env") or []):
+            name = str(entry.get("name", "")) if isinstance(entry, dict) else ""
+            if CREDENTIAL_NAME.search(name.upper()) and entry.get("value"):
+                where = ("spec", "template", *base, "env", index, "value")
+                yield document.error(where, CREDENTIAL_MESSAGE.format(name=name), CREDENTIAL_HINT)
+
+
+def pool_problems(pool: NodePool, document: Document, kubernetes_version: str) -> Iterator[Diagnostic]:
+    """The policy needs admissionregistration.k8s.io/v1 (1.30+), and bindable validation actions."""
+    spec = pool.spec
+    if spec.podSecurity != NONE and _version(kubernetes_version) < POLICY_MIN_VERSION:
+        yield document.error(
+            ("spec", "podSecurity"),
+            f"podSecurity {spec.podSecurity} needs ValidatingAdmissionPolicy v1 (Kubernetes 1.30 or later); "
+            f"the target is {kubernetes_version}",
+            "target --kubernetes-version 1.30 or later, or set podSecurity: none",
+        )
+    actions = spec.podSecurityActions
+    if not actions or len(set(actions)) != len(actions) or {"Deny", "Warn"} <= set(actions):
+        yield document.error(
+            ("spec", "podSecurityActions"),
+            "podSecurityActions must be distinct, non-empty, and not both Deny and Warn",
+            "use [Deny] to enforce, or [Warn, Audit] to roll the policy out",
+        )
+
+
+def _version(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in text.split(".")[:2])
+
+
+def shared_namespace_problems(pools: Iterable[tuple[NodePool, Document]]) -> Iterator[Diagnostic]:
+    """Two pools in one namespace of one cluster: each policy would deny the other's hostPorts."""
+    seen: dict[tuple[str | None, str], tuple[NodePool, Document]] = {}
+    for pool, document in pools:
+        key = (pool.spec.cluster, pool.spec.namespace)
+        other = seen.setdefault(key, (pool, document))[0]
+        if other is not pool and _guards_namespace(pool) + _guards_namespace(other):
+            line, _ = seen[key][1].position(("spec", "namespace"))
+            yield document.error(
+                ("spec", "namespace"),
+                f"pool {pool.metadata.name!r} shares namespace {key[1]!r} with pool {other.metadata.name!r} "
+                f"({seen[key][1].path}:{line}): each pool's admission policy would deny the other's hostPorts",
+                "give each pool its own namespace, or set podSecurity: none and manageNamespace: false on both",
+            )
+
+
+def _guards_namespace(pool: NodePool) -> int:
+    return int(pool.spec.podSecurity != NONE or pool.spec.manageNamespace)
+
+
+# --- Rendered objects --------------------------------------------------------------------------------
+
+
+def policy_name(pool: NodePool) -> str:
+    return f"fleetgen-{pool.metadata.name}-pod-security"
+
+
+def namespace_labels(level: str) -> dict[str, str]:
+    """What the namespace must carry: enforce privileged (hostPorts), warn and audit at the pool's level."""
+    labels = {f"{LABEL_PREFIX}enforce": "privileged"}
+    if level != NONE:
+        labels |= {f"{LABEL_PREFIX}warn": level, f"{LABEL_PREFIX}audit": level}
+    return labels
+
+
+def static_ports(fleets: Iterable[Fleet]) -> list[int]:
+    found = {p.hostPort for f in fleets for p in f.spec.ports if p.portPolicy == "Static" and p.hostPort}
+    return sorted(found)
+
+
+def admission_objects(pool: NodePool, fleets: Iterable[Fleet], labels: dict[str, str]) -> list[dict[str, Any]]:
+    """The pool's Namespace (with manageNamespace), ValidatingAdmissionPolicy and its binding."""
+    objects = [_namespace(pool, labels)] if pool.spec.manageNamespace else []
+    if pool.spec.podSecurity != NONE:
+        objects += [_policy(pool, static_ports(fleets), labels), _binding(pool, labels)]
+    return objects
+
+
+def _namespace(pool: NodePool, labels: dict[str, str]) -> dict[str, Any]:
+    all_labels = {**labels, **namespace_labels(pool.spec.podSecurity)}
+    return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": pool.spec.namespace, "labels": all_labels}}
+
+
+def _policy(pool: NodePool, ports: list[int], labels: dict[str, str]) -> dict[str, Any]:
+    resources = {
+        "apiGroups": [""],
+        "apiVersions": ["v1"],
+        "operations": ["CREATE", "UPDATE"],
+        "resources": ["pods", "pods/ephemeralcontainers"],
+    }
+    return {
+        "apiVersion": POLICY_API_VERSION,
+        "kind": "ValidatingAdmissionPolicy",
+        "metadata": {"name": policy_name(pool), "labels": labels},
+        "spec": {
+            "failurePolicy": "Fail",
+            "matchConstraints": {"resourceRules": [resources]},
+            "variables": [{"name": CONTAINERS_VARIABLE, "expression": ALL_CONTAINERS}],
+            "validations": validations(pool, ports),
+        },
+    }
+
+
+ALL_CONTAINERS = "object.spec.containers" + "".join(
+    f" + (has(object.spec.{group}) ? object.spec.{group} : [])" for group in CONTAINER_GROUPS[1:]
+)
+
+
+def validations(pool: NodePool, ports: list[int]) -> list[dict[str, str]]:
+    """One CEL validation per control, host ports first, each message naming its control."""
+    level = pool.spec.podSecurity
+    where = f"(fleetgen pool {pool.metadata.name}, podSecurity {level})"
+    found = [_host_port_validation(pool, ports, where)]
+    for rule in rules_for(level):
+        expression = " && ".join(f"({check.cel()})" for check in rule.checks)
+        message = f"{rule.name}: {rule.message} {where}"
+        found.append({"expression": expression, "message": message, "reason": "Forbidden"})
+    return found
+
+
+def _host_port_validation(pool: NodePool, ports: list[int], where: str) -> dict[str, str]:
+    spans = sorted((r.min, r.max) for r in pool.spec.portRanges.values())
+    tests = [f"(p.hostPort >= {low} && p.hostPort <= {high})" for low, high in spans]
+    tests += [f"p.hostPort in {_cel_list(ports)}"] if ports else []
+    allowed = " || ".join(tests) or "false"
+    expression = (
+        f"variables.{CONTAINERS_VARIABLE}.all(c, !has(c.ports) || "
+        f"c.ports.all(p, !has(p.hostPort) || p.hostPort == 0 || {allowed}))"
+    )
+    shown = ", ".join(f"{low}-{high}" for low, high in spans) or "none"
+    message = f"{HOST_PORTS_RULE}: hostPorts must be in the pool's ranges ({shown})"
+    message += f" or one of its Static ports ({', '.join(map(str, ports))})" if ports else ""
+    return {"expression": expression, "message": f"{message} {where}", "reason": "Forbidden"}
+
+
+def _binding(pool: NodePool, labels: dict[str, str]) -> dict[str, Any]:
+    return {
+        "apiVersion": POLICY_API_VERSION,
+        "kind": "ValidatingAdmissionPolicyBinding",
+        "metadata": {"name": policy_name(pool), "labels": labels},
+        "spec": {
+            "policyName": policy_name(pool),
+            "validationActions": list(pool.spec.podSecurityActions),
+            "matchResources": {"namespaceSelector": {"matchLabels": {NAMESPACE_NAME_LABEL: pool.spec.namespace}}},
+        },
+    }
+
+
+def plan_notice(pool: NodePool) -> tuple[bool, str]:
+    """What plan says about a pool's Pod security: (in bold?, the sentence)."""
+    spec = pool.spec
+    labels = ", ".join(f"{key}={value}" for key, value in namespace_labels(spec.podSecurity).items())
+    if spec.manageNamespace:
+        namespace = f"namespace {spec.namespace} is rendered with {labels}"
+    else:
+        namespace = f"namespace {spec.namespace} must carry the labels {labels}"
+    if spec.podSecurity == NONE:
+        return True, f"pod security: none: no admission policy checks this pool's Pods; {namespace}"
+    actions = ", ".join(spec.podSecurityActions)
+    return False, f"pod security: {spec.podSecurity}, policy {policy_name(pool)} ({actions}); {namespace}"
