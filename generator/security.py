@@ -574,12 +574,16 @@ def _policy(pool: NodePool, ports: list[int], labels: dict[str, str]) -> dict[st
         "spec": {
             "failurePolicy": "Fail",
             "matchConstraints": {"resourceRules": [resources]},
+            "matchConditions": [{"name": "spec-changed", "expression": SPEC_CHANGED}],
             "variables": [{"name": CONTAINERS_VARIABLE, "expression": ALL_CONTAINERS}],
             "validations": validations(pool, ports),
         },
     }
 
 
+# As Pod Security Admission: an update that leaves the spec alone (labels, annotations) is not re-checked,
+# so a Pod admitted before the policy can still be relabelled.
+SPEC_CHANGED = "request.operation != 'UPDATE' || object.spec != oldObject.spec"
 ALL_CONTAINERS = "object.spec.containers" + "".join(
     f" + (has(object.spec.{group}) ? object.spec.{group} : [])" for group in CONTAINER_GROUPS[1:]
 )

@@ -292,9 +292,16 @@ def program(expression: str) -> Any:
     return environment.program(environment.compile(expression))
 
 
-def denials(policy: dict[str, Any], pod: dict[str, Any]) -> list[str]:
-    """The messages of the validations the Pod fails, evaluated as the API server would."""
-    activation: dict[str, Any] = {"object": celpy.json_to_cel(pod)}
+def denials(policy: dict[str, Any], pod: dict[str, Any], old: dict[str, Any] | None = None) -> list[str]:
+    """The messages of the validations the Pod fails, evaluated as the API server would; `old`: an update."""
+    activation: dict[str, Any] = {
+        "object": celpy.json_to_cel(pod),
+        "oldObject": celpy.json_to_cel(old),
+        "request": celpy.json_to_cel({"operation": "CREATE" if old is None else "UPDATE"}),
+    }
+    for condition in policy["spec"]["matchConditions"]:
+        if not program(condition["expression"]).evaluate(activation):
+            return []
     variables = celtypes.MapType()
     for variable in policy["spec"]["variables"]:
         variables[celtypes.StringType(variable["name"])] = program(variable["expression"]).evaluate(
@@ -456,3 +463,13 @@ def test_warn_audit_rollout_and_managed_namespace_render(pool_folder: Path) -> N
     objects = {obj["kind"]: obj for obj in yaml.safe_load_all(manifest.read_text())}
     assert objects["ValidatingAdmissionPolicyBinding"]["spec"]["validationActions"] == ["Warn", "Audit"]
     assert objects["Namespace"]["metadata"]["labels"]["pod-security.kubernetes.io/warn"] == "baseline"
+
+
+def test_an_update_is_checked_only_when_it_changes_the_spec(rendered: dict[str, list[dict[str, Any]]]) -> None:
+    """As Pod Security Admission: relabelling a Pod admitted before the policy is not refused."""
+    policy = pool_policy(rendered, "eu-west-1")
+    old = with_change(first_pod(rendered, "eu-west-1", "ranked"), container(privileged=True))
+    relabelled = merged(old, {"metadata": {"labels": {"team": "ops"}}})
+    assert denials(policy, relabelled, old) == []
+    changed = merged(old, {"spec": {"activeDeadlineSeconds": 60}})
+    assert [m.split(":")[0] for m in denials(policy, changed, old)] == ["Privileged Containers"]
