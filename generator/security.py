@@ -436,7 +436,7 @@ RULES: tuple[Rule, ...] = (
         "Capabilities (restricted)",
         RESTRICTED,
         "containers must drop ALL capabilities and may add back only NET_BIND_SERVICE",
-        "set securityContext.capabilities.drop: [ALL] in every container",
+        "set securityContext.capabilities.drop: [ALL] in every container, and add nothing but NET_BIND_SERVICE",
         (
             Contains((*_CAPABILITIES, "drop"), "ALL"),
             EachIn((*_CAPABILITIES, "add"), ("NET_BIND_SERVICE",), containers=True),
