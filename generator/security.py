@@ -10,18 +10,29 @@ the two cannot drift apart.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from .diagnostics import Diagnostic
 from .load import Document
 from .model import Fleet, NodePool
-
-Path_ = tuple[str | int, ...]
-Finding = tuple[Path_, str]
+from .podchecks import (
+    ALL_CONTAINERS,
+    CONTAINERS_VARIABLE,
+    AppArmorAnnotations,
+    Check,
+    Contains,
+    Defaulted,
+    EachIn,
+    Field,
+    Path_,
+    VolumeSources,
+    cel_list,
+    pod_and_containers,
+    scopes,
+)
 
 NONE = "none"
 BASELINE = "baseline"
@@ -30,8 +41,6 @@ POLICY_API_VERSION = "admissionregistration.k8s.io/v1"
 POLICY_MIN_VERSION = (1, 30)
 LABEL_PREFIX = "pod-security.kubernetes.io/"
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
-CONTAINERS_VARIABLE = "containers"
-CONTAINER_GROUPS = ("containers", "initContainers", "ephemeralContainers")
 SC = "securityContext"
 BASELINE_CAPABILITIES = (
     "AUDIT_WRITE",
@@ -72,238 +81,12 @@ RESTRICTED_VOLUMES = (
     "projected",
     "secret",
 )
-APPARMOR_ANNOTATION = "container.apparmor.security.beta.kubernetes.io/"
 CREDENTIAL_NAME = re.compile(r"PASSWORD|TOKEN|SECRET|_KEY$")
 CREDENTIAL_MESSAGE = "env {name} holds a literal value but its name looks like a credential"
 CREDENTIAL_HINT = "use valueFrom.secretKeyRef: rendered/ is committed to git and must hold no secret"
 HOST_PORTS_RULE = "Host Ports"
 # rules.refuses hostNetwork at every level (fleetgen assigns hostPorts); one error is enough.
 _REFUSED_ELSEWHERE = frozenset({("spec", "hostNetwork")})
-
-
-# --- Checks: one field, list or map of a Pod, as a Python test and as CEL -------------------------------
-
-
-class Check(Protocol):
-    def find(self, pod: dict[str, Any]) -> Iterator[Finding]:
-        """The offending places of a Pod (or PodTemplateSpec), relative to it, with what is wrong."""
-        ...
-
-    def cel(self) -> str:
-        """True when the admitted Pod (`object`) passes; `variables.containers` holds every container."""
-        ...
-
-
-_MISSING = object()
-
-
-def _get(obj: Any, path: tuple[str, ...]) -> Any:
-    for key in path:
-        if not isinstance(obj, dict) or key not in obj or obj[key] is None:
-            return _MISSING
-        obj = obj[key]
-    return obj
-
-
-def _scopes(pod: dict[str, Any], containers: bool) -> Iterator[tuple[Path_, dict[str, Any]]]:
-    """The Pod spec, or every container of every kind, with its path."""
-    spec = pod.get("spec") if isinstance(pod.get("spec"), dict) else {}
-    if not containers:
-        yield ("spec",), spec
-        return
-    for group in CONTAINER_GROUPS:
-        for index, container in enumerate(spec.get(group) or []):
-            if isinstance(container, dict):
-                yield ("spec", group, index), container
-
-
-def _is_one_of(value: Any, values: tuple[Any, ...]) -> bool:
-    """Membership without Python's True == 1: a schema-valid value never mixes the two, but be exact."""
-    return any(type(value) is type(v) and value == v for v in values)
-
-
-def _show(value: Any) -> str:
-    return json.dumps(value)
-
-
-def _has(base: str, path: tuple[str, ...]) -> str:
-    """CEL's has() down a path, one guard per step, so that no step reads a missing field."""
-    guards = [f"has({base}.{'.'.join(path[: i + 1])})" for i in range(len(path))]
-    return guards[0] if len(guards) == 1 else "(" + " && ".join(guards) + ")"
-
-
-def _ref(base: str, path: tuple[str, ...]) -> str:
-    return f"{base}.{'.'.join(path)}"
-
-
-def _cel_list(values: Iterable[Any]) -> str:
-    return "[" + ", ".join(_cel_literal(v) for v in values) + "]"
-
-
-def _cel_membership(ref: str, values: tuple[Any, ...], allowed: bool) -> str:
-    """`ref` is (or is not) one of `values`, as == or != when there is only one."""
-    if len(values) == 1:
-        return f"{ref} {'==' if allowed else '!='} {_cel_literal(values[0])}"
-    test = f"{ref} in {_cel_list(values)}"
-    return test if allowed else f"!({test})"
-
-
-def _cel_literal(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    return "'" + str(value).replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
-def _base(containers: bool) -> str:
-    return "c" if containers else "object.spec"
-
-
-def _over_scope(expression: str, containers: bool) -> str:
-    return f"variables.{CONTAINERS_VARIABLE}.all(c, {expression})" if containers else expression
-
-
-@dataclass(frozen=True, slots=True)
-class Field:
-    """A scalar that, when set, must be one of `values` (or none of them, when not `allowed`).
-
-    `required`: it must also be set. `containers`: it is checked in every container, not the Pod spec.
-    """
-
-    path: tuple[str, ...]
-    values: tuple[Any, ...]
-    allowed: bool = True
-    containers: bool = False
-    required: bool = False
-
-    def find(self, pod: dict[str, Any]) -> Iterator[Finding]:
-        for base, obj in _scopes(pod, self.containers):
-            value = _get(obj, self.path)
-            if value is _MISSING:
-                if self.required:
-                    yield (*base, *self.path), f"must be set to {' or '.join(map(_show, self.values))}"
-            elif _is_one_of(value, self.values) != self.allowed:
-                yield (*base, *self.path), f"is {_show(value)}"
-
-    def cel(self) -> str:
-        base = _base(self.containers)
-        test = _cel_membership(_ref(base, self.path), self.values, self.allowed)
-        guard = _has(base, self.path)
-        return _over_scope(f"{guard} && {test}" if self.required else f"!{guard} || {test}", self.containers)
-
-
-def _pod_and_containers(path: tuple[str, ...], values: tuple[Any, ...], allowed: bool = True) -> tuple[Field, ...]:
-    return Field(path, values, allowed), Field(path, values, allowed, containers=True)
-
-
-@dataclass(frozen=True, slots=True)
-class EachIn:
-    """Every item of a list (or its `key` field) must be one of `values`."""
-
-    path: tuple[str, ...]
-    values: tuple[str, ...]
-    containers: bool = False
-    key: str | None = None
-
-    def find(self, pod: dict[str, Any]) -> Iterator[Finding]:
-        for base, obj in _scopes(pod, self.containers):
-            items = _get(obj, self.path)
-            for index, item in enumerate(items if isinstance(items, list) else []):
-                value = item.get(self.key) if self.key and isinstance(item, dict) else item
-                if value not in self.values:
-                    where = (*base, *self.path, index, *((self.key,) if self.key else ()))
-                    yield where, f"is {_show(value)}, not one of {', '.join(self.values)}"
-
-    def cel(self) -> str:
-        base = _base(self.containers)
-        item = f"x.{self.key}" if self.key else "x"
-        test = f"{_ref(base, self.path)}.all(x, {item} in {_cel_list(self.values)})"
-        return _over_scope(f"!{_has(base, self.path)} || {test}", self.containers)
-
-
-@dataclass(frozen=True, slots=True)
-class Contains:
-    """A container's list must hold `value` (capabilities.drop: ALL)."""
-
-    path: tuple[str, ...]
-    value: str
-
-    def find(self, pod: dict[str, Any]) -> Iterator[Finding]:
-        for base, obj in _scopes(pod, containers=True):
-            items = _get(obj, self.path)
-            if not isinstance(items, list) or self.value not in items:
-                yield (*base, *self.path), f"must hold {_show(self.value)}"
-
-    def cel(self) -> str:
-        return _over_scope(f"{_has('c', self.path)} && {_cel_literal(self.value)} in c.{'.'.join(self.path)}", True)
-
-
-@dataclass(frozen=True, slots=True)
-class Defaulted:
-    """A container setting that falls back to the Pod's: the effective value of each container must be
-    set and one of `values`, and the Pod's, when set, too (Pod Security's runAsNonRoot and seccomp)."""
-
-    path: tuple[str, ...]
-    values: tuple[Any, ...]
-
-    def find(self, pod: dict[str, Any]) -> Iterator[Finding]:
-        yield from Field(self.path, self.values).find(pod)
-        pod_value = _get(pod, ("spec", *self.path))
-        for base, container in _scopes(pod, containers=True):
-            value = _get(container, self.path)
-            if value is _MISSING and pod_value is _MISSING:
-                yield (*base, *self.path), f"must be {' or '.join(map(_show, self.values))} here or in the Pod's"
-            elif value is not _MISSING and not _is_one_of(value, self.values):
-                yield (*base, *self.path), f"is {_show(value)}"
-
-    def cel(self) -> str:
-        values = _cel_list(self.values)
-        pod = f"({_has('object.spec', self.path)} && {_ref('object.spec', self.path)} in {values})"
-        container = f"{_has('c', self.path)} ? {_ref('c', self.path)} in {values} : {pod}"
-        return f"({Field(self.path, self.values).cel()}) && {_over_scope(container, True)}"
-
-
-@dataclass(frozen=True, slots=True)
-class VolumeSources:
-    """Every volume's source must be one of `sources` (or none of them, when not `allowed`)."""
-
-    sources: tuple[str, ...]
-    allowed: bool
-
-    def find(self, pod: dict[str, Any]) -> Iterator[Finding]:
-        volumes = _get(pod, ("spec", "volumes"))
-        for index, volume in enumerate(volumes if isinstance(volumes, list) else []):
-            kinds = sorted(key for key in volume if key != "name")
-            bad = [k for k in kinds if (k in self.sources) != self.allowed]
-            if bad:
-                yield ("spec", "volumes", index), f"is a volume of type {bad[0]}"
-
-    def cel(self) -> str:
-        found = " || ".join(f"has(v.{source})" for source in self.sources)
-        test = f"({found})" if self.allowed else f"!({found})"
-        return f"!has(object.spec.volumes) || object.spec.volumes.all(v, {test})"
-
-
-@dataclass(frozen=True, slots=True)
-class AppArmorAnnotations:
-    """The AppArmor annotations that predate securityContext.appArmorProfile: runtime/default or localhost/*."""
-
-    def find(self, pod: dict[str, Any]) -> Iterator[Finding]:
-        annotations = _get(pod, ("metadata", "annotations"))
-        for key, value in sorted(annotations.items() if isinstance(annotations, dict) else []):
-            if key.startswith(APPARMOR_ANNOTATION) and not _confined_apparmor(value):
-                yield ("metadata", "annotations", key), f"is {_show(value)}"
-
-    def cel(self) -> str:
-        value = "object.metadata.annotations[k]"
-        allowed = f"{value} == '' || {value} == 'runtime/default' || {value}.startsWith('localhost/')"
-        test = f"!k.startsWith('{APPARMOR_ANNOTATION}') || {allowed}"
-        return f"!has(object.metadata.annotations) || object.metadata.annotations.all(k, {test})"
-
-
-def _confined_apparmor(value: Any) -> bool:
-    return isinstance(value, str) and (value in ("", "runtime/default") or value.startswith("localhost/"))
 
 
 # --- The controls of Pod Security Standards ----------------------------------------------------------
@@ -327,7 +110,7 @@ RULES: tuple[Rule, ...] = (
         BASELINE,
         "Windows HostProcess Pods are not allowed",
         "remove windowsOptions.hostProcess",
-        _pod_and_containers((SC, "windowsOptions", "hostProcess"), (True,), allowed=False),
+        pod_and_containers((SC, "windowsOptions", "hostProcess"), (True,), allowed=False),
     ),
     Rule(
         "Host Namespaces",
@@ -362,7 +145,7 @@ RULES: tuple[Rule, ...] = (
         BASELINE,
         "an unconfined AppArmor profile is not allowed",
         "use RuntimeDefault or a Localhost profile",
-        (*_pod_and_containers((SC, "appArmorProfile", "type"), CONFINED_PROFILES), AppArmorAnnotations()),
+        (*pod_and_containers((SC, "appArmorProfile", "type"), CONFINED_PROFILES), AppArmorAnnotations()),
     ),
     Rule(
         "SELinux",
@@ -370,9 +153,9 @@ RULES: tuple[Rule, ...] = (
         "a custom SELinux user, role or type is not allowed",
         "set only seLinuxOptions.type, to one of: " + ", ".join(t for t in SELINUX_TYPES if t),
         (
-            *_pod_and_containers((SC, "seLinuxOptions", "type"), SELINUX_TYPES),
-            *_pod_and_containers((SC, "seLinuxOptions", "user"), ("",)),
-            *_pod_and_containers((SC, "seLinuxOptions", "role"), ("",)),
+            *pod_and_containers((SC, "seLinuxOptions", "type"), SELINUX_TYPES),
+            *pod_and_containers((SC, "seLinuxOptions", "user"), ("",)),
+            *pod_and_containers((SC, "seLinuxOptions", "role"), ("",)),
         ),
     ),
     Rule(
@@ -387,7 +170,7 @@ RULES: tuple[Rule, ...] = (
         BASELINE,
         "an Unconfined seccomp profile is not allowed",
         "use seccompProfile.type RuntimeDefault or Localhost",
-        _pod_and_containers((SC, "seccompProfile", "type"), ("Unconfined",), allowed=False),
+        pod_and_containers((SC, "seccompProfile", "type"), ("Unconfined",), allowed=False),
     ),
     Rule(
         "Sysctls",
@@ -423,7 +206,7 @@ RULES: tuple[Rule, ...] = (
         RESTRICTED,
         "runAsUser 0 (root) is not allowed",
         "run as a non-zero user id",
-        _pod_and_containers((SC, "runAsUser"), (0,), allowed=False),
+        pod_and_containers((SC, "runAsUser"), (0,), allowed=False),
     ),
     Rule(
         "Seccomp (restricted)",
@@ -476,7 +259,7 @@ def _dotted(path: Path_) -> str:
 
 def _credential_problems(template: dict[str, Any], document: Document) -> Iterator[Diagnostic]:
     """A literal env value under a credential-like name would be committed to rendered/ in clear."""
-    for base, container in _scopes(template, containers=True):
+    for base, container in scopes(template, containers=True):
         for index, entry in enumerate(container.get("env") or []):
             name = str(entry.get("name", "")) if isinstance(entry, dict) else ""
             if CREDENTIAL_NAME.search(name.upper()) and entry.get("value"):
@@ -584,9 +367,6 @@ def _policy(pool: NodePool, ports: list[int], labels: dict[str, str]) -> dict[st
 # As Pod Security Admission: an update that leaves the spec alone (labels, annotations) is not re-checked,
 # so a Pod admitted before the policy can still be relabelled.
 SPEC_CHANGED = "request.operation != 'UPDATE' || object.spec != oldObject.spec"
-ALL_CONTAINERS = "object.spec.containers" + "".join(
-    f" + (has(object.spec.{group}) ? object.spec.{group} : [])" for group in CONTAINER_GROUPS[1:]
-)
 
 
 def validations(pool: NodePool, ports: list[int]) -> list[dict[str, str]]:
@@ -604,7 +384,7 @@ def validations(pool: NodePool, ports: list[int]) -> list[dict[str, str]]:
 def _host_port_validation(pool: NodePool, ports: list[int], where: str) -> dict[str, str]:
     spans = sorted((r.min, r.max) for r in pool.spec.portRanges.values())
     tests = [f"(p.hostPort >= {low} && p.hostPort <= {high})" for low, high in spans]
-    tests += [f"p.hostPort in {_cel_list(ports)}"] if ports else []
+    tests += [f"p.hostPort in {cel_list(ports)}"] if ports else []
     allowed = " || ".join(tests) or "false"
     expression = (
         f"variables.{CONTAINERS_VARIABLE}.all(c, !has(c.ports) || "
