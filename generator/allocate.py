@@ -2,27 +2,33 @@
 
 Rules, in the order they apply:
 
-1. Locked servers that are still wanted keep their node if it exists, is schedulable, carries the
-   fleet's nodeSelector and still has room (pods, cpu, memory), taken in (fleet name, ordinal) order:
-   when requests grew, lower ordinals (and fleets earlier in name order) keep their place and the
-   rest move. A kept server keeps every port whose spec is unchanged and whose number is still valid;
-   once all kept numbers are claimed, its other ports get new numbers on the same node (if they
-   cannot, the server moves).
+1. Locked servers that are still wanted stay on their node if it exists, is schedulable and carries
+   the fleet's nodeSelector. If those servers no longer fit there (requests grew, capacity shrank),
+   servers move off the node in the order: fleets by name, highest ordinal first, skipping servers
+   that would not relieve the exceeded resource, until the rest fit. A kept server keeps every port
+   whose spec is unchanged and whose number is still valid; once every kept number is claimed, its
+   other ports get new numbers on the same node (Static first; if impossible, the server moves).
 2. Every other server (new, or displaced by rule 1) is placed in (fleet name, ordinal) order on an
    eligible node: `Packed` picks the node with the most servers, `Distributed` the one with the
    fewest, ties going to the node listed first in the pool file.
 3. On a node a number is held by at most one server port, TCP and UDP alike; `reserved` numbers are
    never handed out; Dynamic and Passthrough ports take the lowest free number of their range.
 
+A fleet that does not fit gets a Shortfall, measured once everything is placed (so a render with its
+own lock says the same): for each eligible node the first resource that keeps one more server off it
+(pods, cpu, memory, a Static port, a range's ports), the most common one named, with the fleet's whole
+need against what the rest of the pool leaves it.
+
 Each (node, range) keeps a cursor (every number below it is taken, except those in a small heap of
-holes), and each fleet walks a heap of eligible nodes, so the cost grows with servers x ports and
-not with the width of a range or the number of nodes per server.
+holes), and each fleet walks a heap of its eligible nodes: the cost is about servers x ports plus
+fleets x eligible nodes, never a range's width or all nodes per server.
 """
 
 from __future__ import annotations
 
 import bisect
 import heapq
+import itertools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -196,6 +202,7 @@ class _Plan:
     selector: frozenset[tuple[str, str]]
     ports: tuple[_Port, ...]  # numbered ports, in fleet order
     names: tuple[str, ...]
+    meters: tuple[str | None, ...]
     template: tuple[int, ...]  # Static numbers in place, 0 where a number is drawn from a range
     statics: tuple[tuple[int, str | None], ...]  # (number, meter)
     draws: tuple[tuple[int, str], ...]  # (position, range) of Dynamic and Passthrough ports
@@ -210,19 +217,14 @@ class _Pool:
         self.spec = spec
         self.reserved = _merge(spec.reserved)
         self.reserved_starts = [lo for lo, _ in self.reserved]
-        self.bounds = {name: (lo, hi) for name, lo, hi in sorted(spec.ranges)}
-        self.allowed: dict[str, int] = {}
-        self.reserved_in_ranges: set[int] = set()
-        for name, (lo, hi) in self.bounds.items():
-            inside = {n for a, b in self.reserved for n in range(max(a, lo), min(b, hi) + 1)}
-            self.allowed[name] = max(hi - lo + 1, 0) - len(inside)
-            self.reserved_in_ranges |= inside
+        self.bounds, self.allowed, self.reserved_in_ranges = _ranges(spec, self.reserved)
         free = {name: (lo, hi, self.allowed[name]) for name, (lo, hi) in self.bounds.items()}
         self.nodes = [_Node(i, node, free) for i, node in enumerate(spec.nodes)]
         self.by_name = {node.name: node for node in self.nodes}
         if len(self.by_name) != len(self.nodes):
             raise ValueError(f"internal error: pool {spec.name} lists a node name twice")
         self._eligible: dict[frozenset[tuple[str, str]], list[_Node]] = {}
+        self.candidates: dict[tuple[str, int], tuple[tuple[LockedPort, ...], _Candidates]] = {}
 
     def is_reserved(self, number: int) -> bool:
         at = bisect.bisect_right(self.reserved_starts, number) - 1
@@ -255,20 +257,41 @@ class _Pool:
 
     def draw(self, node: _Node, range_name: str) -> int:
         """Claim the lowest free number of a range on a node; the caller has checked one is free."""
-        slots, taken = node.slots[range_name], node.taken
-        holes = slots.holes
-        while holes:
-            number = heapq.heappop(holes)
-            if number not in taken:
-                break
-        else:
-            number, reserved = slots.cursor, self.reserved_in_ranges
-            while number in taken or number in reserved:
-                number += 1
-            slots.cursor = number + 1
-        taken.add(number)
-        slots.free -= 1
-        return number
+        return _draw(node.slots[range_name], node.taken, self.reserved_in_ranges)
+
+
+def _ranges(
+    spec: PoolSpec, reserved: list[tuple[int, int]]
+) -> tuple[dict[str, tuple[int, int]], dict[str, int], set[int]]:
+    """Each range's bounds and count of numbers it may hand out, and the reserved numbers inside ranges."""
+    bounds = {name: (lo, hi) for name, lo, hi in sorted(spec.ranges)}
+    spans = sorted((lo, hi) for lo, hi in bounds.values() if lo <= hi)
+    if any(lo <= previous_hi for (_, previous_hi), (lo, _) in itertools.pairwise(spans)):
+        raise ValueError(f"internal error: pool {spec.name} has overlapping port ranges")
+    allowed: dict[str, int] = {}
+    reserved_in_ranges: set[int] = set()
+    for name, (lo, hi) in bounds.items():
+        inside = {n for a, b in reserved for n in range(max(a, lo), min(b, hi) + 1)}
+        allowed[name] = max(hi - lo + 1, 0) - len(inside)
+        reserved_in_ranges |= inside
+    return bounds, allowed, reserved_in_ranges
+
+
+def _draw(slots: _Slots, taken: set[int], reserved: set[int]) -> int:
+    """The lowest free number: a hole if any (skipping holes claimed since), else the cursor's next."""
+    holes = slots.holes
+    while holes:
+        number = heapq.heappop(holes)
+        if number not in taken:
+            break
+    else:
+        number = slots.cursor
+        while number in taken or number in reserved:
+            number += 1
+        slots.cursor = number + 1
+    taken.add(number)
+    slots.free -= 1
+    return number
 
 
 def _merge(spans: tuple[tuple[int, int], ...]) -> list[tuple[int, int]]:
@@ -296,6 +319,7 @@ def _plan(fleet: FleetSpec, pool: _Pool) -> _Plan:
         selector=frozenset(fleet.node_selector),
         ports=ports,
         names=tuple(p.name for p in ports),
+        meters=tuple(p.meter for p in ports),
         template=tuple(p.static or 0 for p in ports),
         statics=statics,
         draws=tuple((i, p.range) for i, p in enumerate(ports) if p.static is None),
@@ -308,9 +332,9 @@ def _port(port: PortSpec, pool: _Pool) -> _Port:
     if port.policy == Policy.STATIC:
         number = port.host_port or 0
         meter = pool.meter_of(number)
-        return _Port(port.name, port.policy, port.protocol, STATIC_RANGE, number, meter)
+        return _Port(port.name, str(port.policy), str(port.protocol), STATIC_RANGE, number, meter)
     meter = port.range if port.range in pool.bounds else None
-    return _Port(port.name, port.policy, port.protocol, port.range, None, meter)
+    return _Port(port.name, str(port.policy), str(port.protocol), port.range, None, meter)
 
 
 def _static_problem(numbers: list[int], pool: _Pool) -> tuple[int, str] | None:
@@ -329,7 +353,7 @@ def _static_problem(numbers: list[int], pool: _Pool) -> tuple[int, str] | None:
 
 
 def _room(node: _Node, plan: _Plan) -> int:
-    """How many more servers of the fleet fit on the node (the hot path; `_limits` explains a zero)."""
+    """How many more servers of the fleet fit on the node (the hot path; `_blocker` explains a zero)."""
     if plan.blocked is not None:
         return 0
     spec = plan.spec
@@ -348,8 +372,7 @@ def _room(node: _Node, plan: _Plan) -> int:
     return max(room, 0)
 
 
-_Resource = tuple[str, str | int]  # (kind, range name or Static number); kind is one of _KINDS
-_KINDS = ("pods", "cpu", "memory", "static", "ports")
+_Resource = tuple[str, str | int]  # (kind, detail): pods, cpu, memory, ("static", number), ("ports", range)
 
 
 def _label(resource: _Resource) -> str:
@@ -384,14 +407,6 @@ def _blocker(node: _Node, plan: _Plan) -> _Resource:
     raise AssertionError(f"internal error: node {node.name} has room for fleet {spec.name}")
 
 
-def _fits_requests(node: _Node, spec: FleetSpec) -> bool:
-    return (
-        node.count < node.pods
-        and (node.cpu is None or node.cpu_used + spec.cpu_milli <= node.cpu)
-        and (node.memory is None or node.memory_used + spec.memory_bytes <= node.memory)
-    )
-
-
 def _book(node: _Node, spec: FleetSpec, sign: int) -> None:
     node.count += sign
     node.cpu_used += sign * spec.cpu_milli
@@ -404,6 +419,8 @@ def _book(node: _Node, spec: FleetSpec, sign: int) -> None:
 
 @dataclass(slots=True)
 class _Kept:
+    """A server kept on its node with some ports still to be numbered."""
+
     plan: _Plan
     ordinal: int
     node: _Node
@@ -412,9 +429,33 @@ class _Kept:
 
 def _keep_locked(
     pool: _Pool, plans: Mapping[str, _Plan], previous: Mapping[tuple[str, int], LockedServer]
-) -> tuple[list[_Kept], list[str]]:
+) -> tuple[dict[str, dict[int, Server]], list[str]]:
     """Servers that stay where the lock put them; all kept numbers are claimed before any is drawn."""
-    admitted: list[_Kept] = []
+    staying, warnings = _stayers(pool, plans, previous)
+    kept: dict[str, dict[int, Server]] = {name: {} for name in plans}
+    unfinished: list[_Kept] = []
+    for plan, entry, node in staying:
+        server = _admit(pool, plan, entry, node)
+        if isinstance(server, Server):
+            kept[entry.fleet][entry.ordinal] = server
+        else:
+            unfinished.append(server)
+    for server in unfinished:
+        if _complete(pool, server):
+            host_ports = tuple(zip(server.plan.names, server.numbers, strict=True))
+            name = server.plan.spec.name
+            kept[name][server.ordinal] = Server(name, server.ordinal, server.node.name, host_ports)  # type: ignore[arg-type]
+    return kept, warnings
+
+
+_Stayer = tuple[_Plan, LockedServer, _Node]
+
+
+def _stayers(
+    pool: _Pool, plans: Mapping[str, _Plan], previous: Mapping[tuple[str, int], LockedServer]
+) -> tuple[list[_Stayer], list[str]]:
+    """Lock entries whose server may stay on its node, in (fleet, ordinal) order, booked on the node."""
+    staying: list[_Stayer] = []
     dropped: dict[str, list[int]] = {}
     for key in sorted(previous):
         entry = previous[key]
@@ -422,10 +463,48 @@ def _keep_locked(
         if problem is not None:
             dropped.setdefault(problem, []).append(entry.line)
             continue
-        kept = _admit(pool, plans[entry.fleet], entry, pool.by_name[entry.node])
-        if kept is not None:
-            admitted.append(kept)
-    return [kept for kept in admitted if _complete(pool, kept)], _drop_warnings(dropped)
+        plan, node = plans[entry.fleet], pool.by_name[entry.node]
+        if node.schedulable and plan.selector <= node.labels and plan.blocked is None:
+            _book(node, plan.spec, 1)
+            staying.append((plan, entry, node))
+    movers = _overflow(pool, staying)
+    if movers:
+        staying = [stayer for stayer in staying if (stayer[1].fleet, stayer[1].ordinal) not in movers]
+    return staying, _drop_warnings(dropped)
+
+
+def _overflow(pool: _Pool, staying: list[_Stayer]) -> set[tuple[str, int]]:
+    """Servers that must leave nodes they no longer fit on: fleets by name, highest ordinal first."""
+    over = {node.index for node in pool.nodes if _exceeded(node)}
+    on_node: dict[int, list[_Stayer]] = {}
+    for stayer in staying:
+        if stayer[2].index in over:
+            on_node.setdefault(stayer[2].index, []).append(stayer)
+    movers: set[tuple[str, int]] = set()
+    for index in sorted(on_node):
+        for plan, entry, node in sorted(on_node[index], key=lambda s: (s[1].fleet, -s[1].ordinal)):
+            exceeded = _exceeded(node)
+            if not exceeded:
+                break
+            spec = plan.spec
+            usage = {RESOURCE_PODS: 1, RESOURCE_CPU: spec.cpu_milli, RESOURCE_MEMORY: spec.memory_bytes}
+            if any(usage[resource] > 0 for resource in exceeded):
+                _book(node, spec, -1)
+                movers.add((entry.fleet, entry.ordinal))
+    return movers
+
+
+def _exceeded(node: _Node) -> list[str]:
+    """The resources a node's servers use more of than it has."""
+    return [
+        resource
+        for resource, used, capacity in (
+            (RESOURCE_PODS, node.count, node.pods),
+            (RESOURCE_CPU, node.cpu_used, node.cpu),
+            (RESOURCE_MEMORY, node.memory_used, node.memory),
+        )
+        if capacity is not None and used > capacity
+    ]
 
 
 def _lock_problem(pool: _Pool, plans: Mapping[str, _Plan], entry: LockedServer) -> str | None:
@@ -433,8 +512,8 @@ def _lock_problem(pool: _Pool, plans: Mapping[str, _Plan], entry: LockedServer) 
     if plan is None:
         return f'fleet "{entry.fleet}" is not in pool {pool.spec.name}; its entries are dropped'
     if not 0 <= entry.ordinal < plan.spec.replicas:
-        replicas = plan.spec.replicas
-        return f'fleet "{entry.fleet}" has {replicas} replicas; entries for higher ordinals are dropped'
+        replicas = _count(plan.spec.replicas, "replica")
+        return f'fleet "{entry.fleet}" has {replicas}; entries for higher ordinals are dropped'
     if entry.node not in pool.by_name:
         return f'node "{entry.node}" is not in pool {pool.spec.name}; its servers are placed again'
     return None
@@ -445,48 +524,68 @@ def _drop_warnings(dropped: Mapping[str, list[int]]) -> list[str]:
     warnings = []
     for problem, lines in sorted(dropped.items(), key=lambda item: (min(item[1]), item[0])):
         known = sorted(line for line in lines if line > 0)
-        where = f" {'line' if len(known) == 1 else 'lines'} {_spans(known)}" if known else ""
+        where = f":{_spans(known)}" if known else ""
         warnings.append(f"{LOCK_FILENAME}{where}: {problem} ({_count(len(lines), 'entry', 'entries')})")
     return warnings
 
 
 def _spans(numbers: list[int]) -> str:
-    """'3-7, 9' for [3, 4, 5, 6, 7, 9]."""
+    """'3-7,9' for [3, 4, 5, 6, 7, 9]."""
     spans: list[list[int]] = []
     for number in numbers:
         if spans and number == spans[-1][1] + 1:
             spans[-1][1] = number
         else:
             spans.append([number, number])
-    return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in spans)
+    return ",".join(str(a) if a == b else f"{a}-{b}" for a, b in spans)
 
 
-def _admit(pool: _Pool, plan: _Plan, entry: LockedServer, node: _Node) -> _Kept | None:
-    """Keep the server on its node if it still may and can be there; claim its still-valid numbers."""
-    eligible = node.schedulable and plan.selector <= node.labels and plan.blocked is None
-    if not eligible or not _fits_requests(node, plan.spec):
-        return None
-    held = {port.name: port for port in entry.ports}
-    numbers: list[int | None] = []
-    for port in plan.ports:
-        locked = held.get(port.name)
-        number = locked.host_port if locked is not None and _still_valid(pool, node, port, locked) else None
-        if number is not None:
-            pool.claim(node, number, port.meter)
+def _admit(pool: _Pool, plan: _Plan, entry: LockedServer, node: _Node) -> Server | _Kept:
+    """Claim a staying server's still-valid numbers: a Server when they all stand, else a _Kept."""
+    candidates, host_ports = _candidates(pool, plan, entry.ports)
+    taken, slots, numbers = node.taken, node.slots, []
+    for number, meter in zip(candidates, plan.meters, strict=True):
+        if number is None or number in taken:
+            numbers.append(None)
+            host_ports = None
+            continue
+        taken.add(number)
+        if meter is not None:
+            slots[meter].free -= 1
         numbers.append(number)
-    _book(node, plan.spec, 1)
-    return _Kept(plan, entry.ordinal, node, numbers)
+    if host_ports is None:
+        return _Kept(plan, entry.ordinal, node, numbers)
+    return Server(plan.spec.name, entry.ordinal, node.name, host_ports)
 
 
-def _still_valid(pool: _Pool, node: _Node, port: _Port, locked: LockedPort) -> bool:
-    same_spec = (locked.policy, locked.protocol, locked.range) == (port.policy, port.protocol, port.range)
+_Candidates = tuple[tuple[int | None, ...], tuple[tuple[str, int], ...] | None]
+
+
+def _candidates(pool: _Pool, plan: _Plan, locked: tuple[LockedPort, ...]) -> _Candidates:
+    """Per numbered port, the locked number if the port's spec is unchanged and the number is in range
+    and not reserved; plus the server's host_ports if every port has one. This does not depend on the
+    node, and parse_lock shares port tuples between lines, so it is cached per tuple (the cache holds
+    the tuple, so its id is not reused)."""
+    key = (plan.spec.name, id(locked))
+    hit = pool.candidates.get(key)
+    if hit is not None and hit[0] is locked:
+        return hit[1]
+    held = {port.name: port for port in locked}
+    numbers = tuple(_candidate(pool, port, held.get(port.name)) for port in plan.ports)
+    complete = None not in numbers
+    found = (numbers, tuple(zip(plan.names, numbers, strict=True)) if complete else None)
+    pool.candidates[key] = (locked, found)  # type: ignore[assignment]
+    return found  # type: ignore[return-value]
+
+
+def _candidate(pool: _Pool, port: _Port, locked: LockedPort | None) -> int | None:
+    if locked is None or (locked.policy, locked.protocol, locked.range) != (port.policy, port.protocol, port.range):
+        return None
     number = locked.host_port
-    if not same_spec or number in node.taken:
-        return False
     if port.static is not None:
-        return number == port.static
-    bounds = pool.bounds.get(port.range)
-    return bounds is not None and bounds[0] <= number <= bounds[1] and number not in pool.reserved_in_ranges
+        return number if number == port.static else None
+    lo, hi = pool.bounds.get(port.range, (1, 0))
+    return number if lo <= number <= hi and number not in pool.reserved_in_ranges else None
 
 
 def _complete(pool: _Pool, kept: _Kept) -> bool:
@@ -521,70 +620,91 @@ def _evict(pool: _Pool, kept: _Kept) -> None:
 # Rule 2: place the rest
 
 
-def _new_server(pool: _Pool, node: _Node, plan: _Plan, ordinal: int) -> Server:
-    for number, meter in plan.statics:
-        pool.claim(node, number, meter)
-    numbers = list(plan.template)
-    for position, range_name in plan.draws:
-        numbers[position] = pool.draw(node, range_name)
-    _book(node, plan.spec, 1)
-    return Server(plan.spec.name, ordinal, node.name, tuple(zip(plan.names, numbers, strict=True)))
+def _fill(pool: _Pool, node: _Node, plan: _Plan, ordinals: list[int], out: dict[int, Server]) -> None:
+    """Place servers on a node that has room for them all. The hot loop, hence the hoisted locals."""
+    taken, reserved, fleet, names = node.taken, pool.reserved_in_ranges, plan.spec.name, plan.names
+    draws = [(position, node.slots[range_name]) for position, range_name in plan.draws]
+    for ordinal in ordinals:
+        for number, meter in plan.statics:
+            pool.claim(node, number, meter)
+        numbers = list(plan.template)
+        for position, slots in draws:
+            if slots.holes:
+                numbers[position] = _draw(slots, taken, reserved)
+                continue
+            number = slots.cursor
+            while number in taken or number in reserved:
+                number += 1
+            slots.cursor = number + 1
+            slots.free -= 1
+            taken.add(number)
+            numbers[position] = number
+        out[ordinal] = Server(fleet, ordinal, node.name, tuple(zip(names, numbers, strict=False)))
+    _book(node, plan.spec, len(ordinals))
 
 
-def _pack(pool: _Pool, plan: _Plan, ordinals: list[int], out: dict[int, Server]) -> dict[int, int]:
+def _pack(pool: _Pool, plan: _Plan, ordinals: list[int], out: dict[int, Server]) -> None:
     """Fill the fullest eligible node, then the next: it stays the fullest while it is being filled."""
     heap = [(-node.count, node.index) for node in pool.eligible(plan)]
     heapq.heapify(heap)
-    placed: dict[int, int] = {}
     start = 0
     while heap and start < len(ordinals):
         node = pool.nodes[heapq.heappop(heap)[1]]
         room = min(_room(node, plan), len(ordinals) - start)
-        for ordinal in ordinals[start : start + room]:
-            out[ordinal] = _new_server(pool, node, plan, ordinal)
         if room > 0:
-            placed[node.index] = room
-        start += room
-    return placed
+            _fill(pool, node, plan, ordinals[start : start + room], out)
+            start += room
 
 
-def _spread(pool: _Pool, plan: _Plan, ordinals: list[int], out: dict[int, Server]) -> dict[int, int]:
-    """Put each server on the emptiest eligible node; a node leaves the heap once it is full."""
+def _spread(pool: _Pool, plan: _Plan, ordinals: list[int], out: dict[int, Server]) -> None:
+    """Put each server on the emptiest eligible node; a node leaves the heap once it is full.
+
+    Nodes share no numbers, so servers are first assigned to nodes and then numbered a node at a
+    time, in ordinal order, which gives the same numbers as placing them one by one.
+    """
     heap = [(node.count, node.index) for node in pool.eligible(plan)]
     heapq.heapify(heap)
     rooms: dict[int, int] = {}
-    placed: dict[int, int] = {}
+    chosen: dict[int, list[int]] = {}
     for ordinal in ordinals:
         while heap:
             count, index = heap[0]
             room = rooms.get(index)
             if room is None:
-                room = rooms[index] = _room(pool.nodes[index], plan)
+                room = _room(pool.nodes[index], plan)
             if room > 0:
                 break
             heapq.heappop(heap)
         else:
             break
-        out[ordinal] = _new_server(pool, pool.nodes[index], plan, ordinal)
+        chosen.setdefault(index, []).append(ordinal)
         rooms[index] = room - 1
-        placed[index] = placed.get(index, 0) + 1
         heapq.heapreplace(heap, (count + 1, index))
-    return placed
+    for index, assigned in chosen.items():
+        _fill(pool, pool.nodes[index], plan, assigned, out)
 
 
 # ---------------------------------------------------------------------------------------------------
 # What did not fit, and how full the pool is
 
 
-def _shortfall(pool: _Pool, plan: _Plan, wanted: int, placed: Mapping[int, int]) -> Shortfall:
-    """Name the resource that blocks most eligible nodes, with needed vs. free before this fleet's turn."""
-    fleet, unplaced = plan.spec.name, wanted - sum(placed.values())
+def _shortfall(pool: _Pool, plan: _Plan, servers: Mapping[int, Server]) -> Shortfall:
+    """Name the resource that blocks most eligible nodes once all is placed, with the fleet's need vs.
+
+    what the rest of the pool leaves it. Measured at the end, so a render with its own lock says the same.
+    """
+    fleet, wanted = plan.spec.name, plan.spec.replicas
+    unplaced = wanted - len(servers)
     nodes = pool.eligible(plan)
     if not nodes:
         return Shortfall(fleet, unplaced, *_missing_nodes(pool, plan, wanted))
     if plan.blocked is not None:
         number, reason = plan.blocked
         return Shortfall(fleet, unplaced, static_resource(number), _count(wanted, "server"), reason)
+    placed: dict[int, int] = {}
+    for server in servers.values():
+        index = pool.by_name[server.node].index
+        placed[index] = placed.get(index, 0) + 1
     tally: dict[_Resource, int] = {}
     for node in nodes:
         blocker = _blocker(node, plan)
@@ -617,7 +737,7 @@ def _static_figures(number: int, nodes: list[_Node], placed: Mapping[int, int], 
 def _figures(
     plan: _Plan, resource: _Resource, nodes: list[_Node], placed: Mapping[int, int], wanted: int
 ) -> tuple[str, str]:
-    """Needed and available pods, cpu, memory or range ports, counting what this fleet just took as free."""
+    """Needed and available pods, cpu, memory or range ports; what the fleet itself holds counts as free."""
     per, free_of, amount, free_text = _meter(plan, resource)
     frees = [(free, n) for n in nodes if (free := free_of(n)) is not None]
     starts = [free + placed.get(n.index, 0) * per for free, n in frees]
@@ -724,40 +844,55 @@ def allocate(pool: PoolSpec, previous: Mapping[tuple[str, int], LockedServer]) -
     plans = {fleet.name: _plan(fleet, state) for fleet in sorted(pool.fleets, key=lambda f: f.name)}
     if len(plans) != len(pool.fleets):
         raise ValueError(f"internal error: pool {pool.name} lists a fleet name twice")
-    kept, warnings = _keep_locked(state, plans, previous)
-    servers: dict[str, dict[int, Server]] = {name: {} for name in plans}
-    for k in kept:
-        host_ports = tuple(zip(k.plan.names, k.numbers, strict=True))
-        servers[k.plan.spec.name][k.ordinal] = Server(k.plan.spec.name, k.ordinal, k.node.name, host_ports)  # type: ignore[arg-type]
-    shortfalls = []
+    servers, warnings = _keep_locked(state, plans, previous)
     for name, plan in plans.items():
-        out = servers[name]
-        ordinals = [ordinal for ordinal in range(plan.spec.replicas) if ordinal not in out]
+        _place_fleet(state, plan, servers[name])
+    shortfalls = tuple(
+        _shortfall(state, plan, servers[name])
+        for name, plan in plans.items()
+        if len(servers[name]) < plan.spec.replicas
+    )
+    ordered = tuple(server for name in plans for server in _by_ordinal(servers[name]))
+    return Allocation(pool.name, ordered, shortfalls, tuple(warnings + _usage_warnings(state)))
+
+
+def _place_fleet(pool: _Pool, plan: _Plan, out: dict[int, Server]) -> None:
+    """Place the fleet's servers that were not kept, lowest ordinal first."""
+    ordinals = [ordinal for ordinal in range(plan.spec.replicas) if ordinal not in out]
+    if ordinals and plan.blocked is None:
         place = _spread if plan.spec.scheduling == Scheduling.DISTRIBUTED else _pack
-        placed = place(state, plan, ordinals, out) if plan.blocked is None else {}
-        if sum(placed.values()) < len(ordinals):
-            shortfalls.append(_shortfall(state, plan, len(ordinals), placed))
-    ordered = tuple(server for name in plans for _, server in sorted(servers[name].items()))
-    return Allocation(pool.name, ordered, tuple(shortfalls), tuple(warnings + _usage_warnings(state)))
+        place(pool, plan, ordinals, out)
+
+
+def _by_ordinal(servers: Mapping[int, Server]) -> list[Server]:
+    return [servers[ordinal] for ordinal in sorted(servers)]
 
 
 def locked_servers(allocation: Allocation, pool: PoolSpec) -> tuple[LockedServer, ...]:
-    """The lock entries of an allocation: each port with the spec it was allocated under."""
+    """The lock entries of an allocation: each port with the spec it was allocated under.
+
+    Servers of a fleet repeat the same numbers on many nodes, so ports and port tuples are shared."""
     specs = {fleet.name: {port.name: port for port in fleet.ports} for fleet in pool.fleets}
-    cache: dict[tuple[str, str, int], LockedPort] = {}
+    tuples: dict[tuple[str, tuple[tuple[str, int], ...]], tuple[LockedPort, ...]] = {}
+    ports: dict[tuple[str, str, int], LockedPort] = {}
     entries = []
     for server in allocation.servers:
-        ports = []
-        for name, number in server.host_ports:
-            port = cache.get((server.fleet, name, number))
-            if port is None:
-                port = cache[server.fleet, name, number] = _locked_port(specs[server.fleet][name], number)
-            ports.append(port)
-        entries.append(LockedServer(server.fleet, server.ordinal, server.node, tuple(ports)))
+        key = (server.fleet, server.host_ports)
+        locked = tuples.get(key)
+        if locked is None:
+            locked = tuples[key] = tuple(
+                _locked_port(ports, specs[server.fleet][n], server.fleet, n, number) for n, number in server.host_ports
+            )
+        entries.append(LockedServer(server.fleet, server.ordinal, server.node, locked))
     return tuple(entries)
 
 
-def _locked_port(spec: PortSpec, number: int) -> LockedPort:
-    static = spec.policy == Policy.STATIC
-    range_name = STATIC_RANGE if static else spec.range
-    return LockedPort(spec.name, number, str(spec.policy), str(spec.protocol), range_name)
+def _locked_port(
+    cache: dict[tuple[str, str, int], LockedPort], spec: PortSpec, fleet: str, name: str, number: int
+) -> LockedPort:
+    port = cache.get((fleet, name, number))
+    if port is None:
+        range_name = STATIC_RANGE if spec.policy == Policy.STATIC else spec.range
+        port = LockedPort(name, number, str(spec.policy), str(spec.protocol), range_name)
+        cache[fleet, name, number] = port
+    return port

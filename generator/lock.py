@@ -15,10 +15,11 @@ Format v1 (ABNF-ish; SP is one space, LF ends every line, the file is UTF-8)::
     protocol = "UDP" / "TCP" / "TCPUDP"
     policy   = "Dynamic" / "Passthrough" / "Static"
     range    = range-name / "-"               ; "-" exactly when the policy is Static
-    host-port = 1*5DIGIT                      ; 1-65535
+    host-port = %x31-39 *4DIGIT               ; 1-65535, no leading zero
 
 Names (fleet, node, port, range) are Kubernetes names: no spaces, "=" or "/". Entries are sorted by
-fleet name, then ordinal as a number (arena-2 before arena-10); ports appear in the fleet's port order.
+fleet name (code point order), then ordinal as a number (arena 2 before arena 10); ports appear in the
+fleet's port order.
 Ports with policy None hold no number and are not written. A port records its own spec (policy,
 protocol, range, and for Static its number) so the next run can tell whether that spec changed.
 
@@ -102,13 +103,13 @@ def parse_lock(text: str) -> ParsedLock:
     """Read a lock; bad lines are dropped with a warning instead of failing the render."""
     entries: dict[tuple[str, int], LockedServer] = {}
     warnings: list[str] = []
-    ports_cache: dict[str, LockedPort | str] = {}
+    cache: dict[str, tuple[LockedPort, ...] | str] = {}
     seen_version = False
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
         if not line:
             continue
-        if line.startswith("#"):
+        if line[0] == "#":
             found = _version_of(line)
             if found is not None and found != str(LOCK_VERSION):
                 warning = MSG_UNKNOWN_VERSION.format(found=found, known=LOCK_VERSION)
@@ -118,7 +119,7 @@ def parse_lock(text: str) -> ParsedLock:
         if not seen_version:
             warnings.append(_at(number, MSG_NO_VERSION))
             seen_version = True
-        entry = _parse_entry(line, number, ports_cache)
+        entry = _parse_entry(line, number, cache)
         if isinstance(entry, str):
             warnings.append(_at(number, MSG_DROPPED.format(problem=entry)))
         elif (entry.fleet, entry.ordinal) in entries:
@@ -139,25 +140,37 @@ def _version_of(comment: str) -> str | None:
     return comment[len(VERSION_PREFIX) :].strip()
 
 
-def _parse_entry(line: str, number: int, ports_cache: dict[str, LockedPort | str]) -> LockedServer | str:
-    """One entry line, or the reason it is not one. Port tokens repeat across nodes, so they are cached."""
-    fields = line.split()
+def _parse_entry(line: str, number: int, cache: dict[str, tuple[LockedPort, ...] | str]) -> LockedServer | str:
+    """One entry line, or the reason it is not one.
+
+    The ports part of a line repeats across nodes, so it is parsed once per distinct text and the
+    resulting tuple is shared (the allocator caches its checks per tuple, too).
+    """
+    fields = line.split(None, 3)
     if len(fields) < 3:
         return "expected '<fleet> <ordinal> <node> [<port>=<hostPort>/<protocol>/<policy>/<range> ...]'"
-    fleet, ordinal, node = fields[0], fields[1], fields[2]
-    if not _is_decimal(ordinal):
+    ordinal = fields[1]
+    if not (ordinal.isascii() and ordinal.isdigit() and (ordinal[0] != "0" or ordinal == "0")):
         return f"ordinal {ordinal!r} is not a non-negative decimal number"
-    ports: list[LockedPort] = []
-    for token in fields[3:]:
-        port = ports_cache.get(token)
-        if port is None:
-            port = ports_cache[token] = _parse_port(token)
+    tail = fields[3] if len(fields) == 4 else ""
+    ports = cache.get(tail)
+    if ports is None:
+        ports = cache[tail] = _parse_ports(tail)
+    if isinstance(ports, str):
+        return ports
+    return LockedServer(fields[0], int(ordinal), fields[2], ports, number)
+
+
+def _parse_ports(tail: str) -> tuple[LockedPort, ...] | str:
+    ports = []
+    for token in tail.split():
+        port = _parse_port(token)
         if isinstance(port, str):
             return port
         ports.append(port)
-    if len({p.name for p in ports}) != len(ports):
+    if len({port.name for port in ports}) != len(ports):
         return "a port name appears twice"
-    return LockedServer(fleet, int(ordinal), node, tuple(ports), number)
+    return tuple(ports)
 
 
 def _parse_port(token: str) -> LockedPort | str:
