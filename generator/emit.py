@@ -68,7 +68,10 @@ def _escape(match: re.Match[str]) -> str:
 
 
 def _text(value: str) -> str:
-    """Plain when unambiguous, else quoted (single quotes when that avoids escapes); cached because the same few strings recur per Pod."""
+    """Plain when unambiguous, else quoted (single quotes where that avoids escapes).
+
+    Cached because the same few strings recur in every Pod.
+    """
     if _PLAIN.fullmatch(value) is not None and value.lower() not in _RESERVED:
         text = value
     elif ('"' in value or "\\" in value) and _SINGLE_QUOTABLE.fullmatch(value) is not None:

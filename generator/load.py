@@ -19,6 +19,7 @@ from .diagnostics import Diagnostic, error, warning
 
 POOL_FILE = "pool.yaml"
 LOCK_FILE = "allocations.lock"
+GITOPS_FILE = "gitops.yaml"
 MAX_FILE_BYTES = 8 * 1024 * 1024
 MAX_EXPANDED_NODES = 1_000_000
 
@@ -34,6 +35,7 @@ _SCALAR_TAGS = {
     # Kubernetes treats dates as strings; so do we.
     "tag:yaml.org,2002:timestamp": str,
 }
+_COLLECTION_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
 _PathKey = str | int
 Path_ = tuple[_PathKey, ...]
 
@@ -108,6 +110,14 @@ def load_fleets(root: Path, pool_names: tuple[str, ...] = ()) -> Loaded:
         if pool is not None:
             pools.append(pool)
     return Loaded(tuple(pools), tuple(diagnostics))
+
+
+def load_gitops(root: Path) -> tuple[list[Document], list[Diagnostic]]:
+    """The repository's delivery settings, a file beside the pool folders; no documents when absent."""
+    path = root / GITOPS_FILE
+    if not path.is_file():
+        return [], []
+    return load_documents(path)
 
 
 def _pool_hint(known: set[str]) -> str:
@@ -235,6 +245,9 @@ class _Builder:
     def _value(self, node: yaml.Node, depth: int = 0) -> Any:
         if depth > 100:
             self._fail(node, "nesting is deeper than 100 levels (a recursive alias?)")
+            return None
+        if isinstance(node, yaml.MappingNode | yaml.SequenceNode) and node.tag not in _COLLECTION_TAGS:
+            self._fail(node, f"unsupported YAML tag {node.tag!r}", "remove the tag; plain values are enough")
             return None
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, depth)

@@ -51,10 +51,10 @@ def _header_problems(document: Document, expected: tuple[str, ...]) -> list[Diag
         message = f"apiVersion must be {API_VERSION!r}" + (f", not {api_version!r}" if api_version else "")
         return [document.error(path, message, f"write apiVersion: {API_VERSION}", key=key)]
     kind = data.get("kind")
-    if kind not in expected:
+    if not isinstance(kind, str) or kind not in expected:
         where = "pool.yaml holds one NodePool" if expected == ("NodePool",) else "this file holds Fleets"
         shown = f"kind {kind!r}" if kind is not None else "a document without kind"
-        hint = did_you_mean(str(kind), expected) if kind in (None, "") or kind not in KINDS else where
+        hint = did_you_mean(str(kind), expected) if not isinstance(kind, str) or kind not in KINDS else where
         path = ("kind",) if "kind" in data else ()
         return [document.error(path, f"{shown} is not expected here: {where}", hint)]
     return []

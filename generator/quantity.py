@@ -6,6 +6,7 @@ import re
 from decimal import Decimal, InvalidOperation
 
 _QUANTITY = re.compile(r"^([+-]?(?:\d+\.?\d*|\.\d+))(?:(Ki|Mi|Gi|Ti|Pi|Ei)|([numkMGTPE])|[eE]([+-]?\d+))?$")
+_MAX_EXPONENT = 30  # far beyond any real node; keeps Decimal from overflowing
 _BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
 _DECIMAL = {
     "n": Decimal("1e-9"),
@@ -30,16 +31,18 @@ def parse_quantity(value: str | int | float) -> Decimal | None:
     if match is None or value != value.strip():
         return None
     number, binary, decimal, exponent = match.groups()
+    if exponent and abs(int(exponent)) > _MAX_EXPONENT:
+        return None
     try:
         amount = Decimal(number)
-    except InvalidOperation:
+        if binary:
+            amount *= _BINARY[binary]
+        elif decimal:
+            amount *= _DECIMAL[decimal]
+        elif exponent:
+            amount *= Decimal(10) ** int(exponent)
+    except (InvalidOperation, ArithmeticError):
         return None
-    if binary:
-        amount *= _BINARY[binary]
-    elif decimal:
-        amount *= _DECIMAL[decimal]
-    elif exponent:
-        amount *= Decimal(10) ** int(exponent)
     return amount if amount >= 0 else None
 
 

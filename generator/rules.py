@@ -5,6 +5,7 @@ Every rule reports through the document it read, so each message carries `file:l
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -230,13 +231,18 @@ def _reserved_problems(pool: NodePool, document: Document) -> Iterator[Diagnosti
             yield document.error(path, f"reserved span {entry!r} must be ports in 1-65535, low to high")
 
 
+_SPAN = re.compile(r"([0-9]{1,5})(?:-([0-9]{1,5}))?")
+
+
 def parse_span(entry: int | str) -> tuple[int, int] | None:
+    """`7100` or `"7500-7509"` (ASCII digits, no spaces) as an inclusive span."""
     if isinstance(entry, int):
         return entry, entry
-    low, dash, high = entry.partition("-")
-    if not (low.strip().isdigit() and (not dash or high.strip().isdigit())):
+    match = _SPAN.fullmatch(entry)
+    if match is None:
         return None
-    return int(low), int(high) if dash else int(low)
+    low = int(match.group(1))
+    return low, int(match.group(2)) if match.group(2) else low
 
 
 def _reserved_spans(pool: NodePool) -> Iterator[tuple[int, int]]:
@@ -321,7 +327,35 @@ def _fleet_problems(
 
 
 def _container_names(template: dict[str, Any]) -> list[str]:
-    return [c.get("name", "") for c in template.get("spec", {}).get("containers", [])]
+    return [c.get("name", "") for c in (template.get("spec") or {}).get("containers") or []]
+
+
+def _template_shape_problems(template: dict[str, Any], document: Document, base: tuple) -> list[Diagnostic]:
+    """What the schema lets through but a Pod cannot be: no containers, null items, bad quantities."""
+    spec = template.get("spec")
+    if not isinstance(spec, dict) or not spec.get("containers"):
+        where = (*base, "spec", "containers") if isinstance(spec, dict) else (*base, "spec")
+        return [document.error(where, "the template needs at least one container", "add spec.containers")]
+    found = []
+    for group in ("initContainers", "containers"):
+        for index, container in enumerate(spec.get(group) or []):
+            path = (*base, "spec", group, index)
+            if not isinstance(container, dict):
+                found.append(document.error(path, f"{group}[{index}] must be a container mapping"))
+                continue
+            if any(not isinstance(port, dict) for port in container.get("ports") or []):
+                found.append(document.error((*path, "ports"), "every port must be a mapping"))
+            found += _quantity_problems(container.get("resources") or {}, document, (*path, "resources"))
+    return found
+
+
+def _quantity_problems(resources: dict[str, Any], document: Document, path: tuple) -> list[Diagnostic]:
+    return [
+        document.error((*path, kind, name), f"{name} {value!r} is not a Kubernetes quantity", "write e.g. 500m or 2Gi")
+        for kind in ("requests", "limits")
+        for name, value in sorted((resources.get(kind) or {}).items())
+        if parse_quantity(value) is None
+    ]
 
 
 def _container_problems(fleet: Fleet, document: Document, containers: list[str]) -> Iterator[Diagnostic]:
@@ -473,12 +507,16 @@ def _port_range_problems(port: Port, document: Document, path: tuple, pool: Node
 def _template_problems(fleet: Fleet, document: Document, version: str) -> Iterator[Diagnostic]:
     template = fleet.spec.template
     base = ("spec", "template")
-    for problem in kube.schema_problems(template, "podtemplatespec-v1.json", version):
-        yield document.error(
-            (*base, *problem.path), problem.message, problem.hint, key=problem.message.startswith("unknown field")
-        )
-    spec = template.get("spec") if isinstance(template.get("spec"), dict) else {}
-    metadata = template.get("metadata") if isinstance(template.get("metadata"), dict) else {}
+    problems = [
+        document.error((*base, *p.path), p.message, p.hint, key=p.message.startswith("unknown field"))
+        for p in kube.schema_problems(template, "podtemplatespec-v1.json", version)
+    ]
+    problems += _template_shape_problems(template, document, base)
+    if problems:
+        yield from problems
+        return
+    spec = template["spec"]
+    metadata = template.get("metadata") or {}
     for field in ("name", "generateName", "namespace"):
         if field in metadata:
             yield document.error(
@@ -573,7 +611,7 @@ def _cross_pool_problems(pools: list[PoolSource]) -> Iterator[Diagnostic]:
     for pool in pools:
         for fleet in pool.fleets:
             key = (pool.model.spec.cluster, pool.model.spec.namespace, fleet.name)
-            if key in fleet_home:
+            if key in fleet_home and fleet_home[key][0] is not pool:
                 other_pool, other = fleet_home[key]
                 line, _ = other.document.position(("metadata", "name"))
                 yield fleet.document.error(
@@ -584,4 +622,4 @@ def _cross_pool_problems(pools: list[PoolSource]) -> Iterator[Diagnostic]:
                     "rename one fleet or give the pools different namespaces",
                 )
             else:
-                fleet_home[key] = (pool, fleet)
+                fleet_home.setdefault(key, (pool, fleet))

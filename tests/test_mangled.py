@@ -10,7 +10,6 @@ import shutil
 import tempfile
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
@@ -136,14 +135,10 @@ def run_validate_on_mangled(edits: list[Edit]) -> None:
     assert "internal error" not in output
 
 
-# Known crashes, reported with their own xfail tests in test_validate.py: malformed templates (a
-# `containers` mapping, null items, no containers) and a non-scalar `kind` end in tracebacks. This explicit
-# example (casual.yaml's `kind: Fleet` -> `kind: [1, 2]`) fails until they are fixed; then remove the marker
-# and the random exploration guards every run.
+# A non-scalar `kind` once ended in a traceback; this explicit example keeps it covered on every run.
 KIND_AS_LIST = ("eu-west-1/casual.yaml", "replace_scalar", 1, SCALARS.index("[1, 2]"), "")
 
 
-@pytest.mark.xfail(strict=True, reason="generator crashes on a non-scalar kind and on malformed templates")
 @example(edits=[KIND_AS_LIST])
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(edits=st.lists(EDITS, min_size=1, max_size=4))
