@@ -57,6 +57,82 @@ class Node(Strict):
     unschedulable: bool = Field(False, description="Cordoned: its servers move off on the next render.")
 
 
+DEFAULT_SOURCE_RANGES = ("0.0.0.0/0", "::/0")
+AWS_RULES_PER_GROUP = 60
+
+
+class NetworkPolicyOutput(Strict):
+    defaultDeny: bool = Field(False, description="Also deny all other ingress to every Pod of the namespace.")
+    endPort: bool = Field(
+        True, description="Port ranges with endPort; false: one entry per port (Cilium before 1.16 ignored endPort)."
+    )
+
+
+class NetworkRef(Strict):
+    external: str | None = Field(None, description='"projects/<project>/global/networks/<network>".')
+    name: str | None = Field(None, description="A ComputeNetwork object's name.")
+    namespace: str | None = Field(None, description="The ComputeNetwork object's namespace (with name).")
+
+
+class GcpOutput(Strict):
+    networkRef: NetworkRef = Field(description="The VPC network the rules belong to (Config Connector networkRef).")
+    targetTags: list[str] = Field(description="Network tags of the pool's instances.")
+    priority: int = Field(1000, description="0-65535; lower wins.")
+    projectId: str | None = Field(None, description="cnrm.cloud.google.com/project-id annotation.")
+    namespace: str | None = Field(None, description="Namespace of the objects; default the pool's.")
+    maxPortRanges: int | None = Field(None, description="Most port ranges in one rule (all protocols); no limit.")
+
+
+class AwsOutput(Strict):
+    vpcID: str = Field(description="The VPC of the pool's instances (vpc-...).")
+    name: str | None = Field(None, description="Security group name; default fleetgen-<pool>.")
+    namespace: str | None = Field(None, description="Namespace of the object; default the pool's.")
+    maxRules: int = Field(
+        AWS_RULES_PER_GROUP, description="Inbound rules quota per security group, per IP family (AWS default 60)."
+    )
+
+
+class AzureOutput(Strict):
+    owner: str = Field(description="Name of the NetworkSecurityGroup object the rules belong to.")
+    basePriority: int = Field(1000, description="Priority of the first rule; the others take the next three.")
+    namespace: str | None = Field(None, description="Namespace of the objects; default the pool's.")
+    maxPortRanges: int | None = Field(None, description="Most destination port ranges in one rule; no limit.")
+
+
+class CalicoOutput(Strict):
+    selector: str | None = Field(None, description="Host endpoints of the pool; default fleetgen.dev/pool == '<pool>'.")
+    order: int = Field(100, description="Policy order; lower orders apply first.")
+
+
+class CiliumOutput(Strict):
+    nodeSelector: dict[str, str] | None = Field(None, description="Nodes of the pool; default fleetgen.dev/pool.")
+    endPort: bool = Field(False, description="The cluster's Cilium is 1.16 or newer: ranges with endPort.")
+    defaultDeny: bool = Field(
+        False, description="Let this policy put the nodes in default deny for ingress (else other policies decide)."
+    )
+
+
+class FirewallOutput(Strict):
+    """One output: exactly one of the fields, with its settings."""
+
+    networkPolicy: NetworkPolicyOutput | None = None
+    gcp: GcpOutput | None = None
+    aws: AwsOutput | None = None
+    azure: AzureOutput | None = None
+    calico: CalicoOutput | None = None
+    cilium: CiliumOutput | None = None
+
+
+class Firewall(Strict):
+    sourceRanges: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_SOURCE_RANGES), description="CIDRs players connect from (IPv4, IPv6)."
+    )
+    outputs: list[FirewallOutput] = Field(
+        default_factory=lambda: [FirewallOutput(networkPolicy=NetworkPolicyOutput())],
+        description="Firewall objects to render into the pool's network unit; default a NetworkPolicy.",
+    )
+
+
 class NodePoolSpec(Strict):
     namespace: str = Field("default", description="Namespace of the pool's objects.")
     cluster: str | None = Field(None, description="Destination cluster name for Argo CD or Flux.")
@@ -76,7 +152,7 @@ class NodePoolSpec(Strict):
     unitSize: int = Field(
         DEFAULT_UNIT_SIZE, description="Servers per sync unit (one Argo CD app or Flux Kustomization)."
     )
-    firewall: dict[str, Any] = Field(default_factory=dict, description="Firewall outputs for the pool.")
+    firewall: Firewall = Field(default_factory=Firewall, description="What the pool's firewall lets in.")
     podSecurity: PodSecurityLevel = Field(
         "baseline",
         description="Pod Security Standards level every Pod of the namespace is held to, hostPorts in the "

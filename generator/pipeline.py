@@ -10,6 +10,7 @@ from typing import Any
 
 from .allocate import Allocation, FleetSpec, NodeSpec, PoolSpec, PortSpec, allocate, locked_servers
 from .diagnostics import Diagnostic, error, warning
+from .firewall import firewall_objects
 from .lock import lock_text, parse_lock
 from .render import (
     MANAGER,
@@ -65,7 +66,7 @@ def _compile_pool(pool: PoolSource, kubernetes_version: str) -> tuple[PoolOutput
     diagnostics += _allocation_diagnostics(pool, allocation)
     shapes = pod_shapes(pool)
     units = fleet_units(pool, allocation, shapes)
-    network_objects = endpoints_configmaps(pool, allocation)
+    network_objects = endpoints_configmaps(pool, allocation) + firewall_objects(pool, allocation)
     network_objects += _security_objects(pool)
     network = network_unit(network_objects)
     if network is not None:

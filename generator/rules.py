@@ -13,6 +13,7 @@ from typing import Any
 
 from . import kube, security
 from .diagnostics import Diagnostic, did_you_mean, error
+from .firewall_rules import firewall_problems
 from .load import Document, Loaded, PoolFolder
 from .model import DEFAULT_RANGE, Fleet, NodePool, Port
 from .parse import parse_document
@@ -180,6 +181,7 @@ def _pool_problems(pool: NodePool, document: Document, folder_name: str) -> Iter
     yield from _range_problems(pool, document)
     yield from _reserved_problems(pool, document)
     yield from _node_problems(pool, document)
+    yield from firewall_problems(pool, document)
     if spec.unitSize < 1:
         yield document.error(("spec", "unitSize"), "unitSize must be at least 1")
 

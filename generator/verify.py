@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from . import kube
+from . import crds, kube
 from .allocate import Allocation, Server
 from .diagnostics import Diagnostic, error
 from .emit import Slot
+from .firewall_plan import pool_coverage_problems
 from .render import PodShape, pod_object
 from .rules import PoolSource
 
@@ -53,8 +54,9 @@ def verify_pool(
             found.append(
                 fleet.document.error((), f"rendered Pod {server.name} is invalid at {where}: {problem.message}")
             )
+    others = list(others)
     for obj in others:
-        for problem in kube.validate_object(obj, kubernetes_version):
+        for problem in schema_problems(obj, kubernetes_version):
             where = ".".join(str(p) for p in problem.path)
             name = obj["metadata"]["name"]
             found.append(
@@ -63,7 +65,13 @@ def verify_pool(
                 )
             )
     found += [error(pool.document.path, 0, 0, INTERNAL + message) for message in conflicts(pool, allocation)]
+    found += [error(pool.document.path, 0, 0, INTERNAL + m) for m in pool_coverage_problems(pool, allocation, others)]
     return found
+
+
+def schema_problems(obj: dict[str, Any], kubernetes_version: str) -> list[kube.SchemaProblem]:
+    """A provider's object against its CRD's schema; Kubernetes' own kinds against kubernetes-validate."""
+    return crds.validate_object(obj) if crds.knows(obj) else kube.validate_object(obj, kubernetes_version)
 
 
 def conflicts(pool: PoolSource, allocation: Allocation) -> Iterator[str]:
