@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import click
 
 from .allocate import Server
+from .firewall_plan import FirewallPlan
 from .lock import LockedServer
 from .usage import Use
 
@@ -25,11 +26,13 @@ class PoolPlan:
     restarts: tuple[str, ...]
     files: tuple[str, ...]  # files that would be written or removed
     usage: tuple[Use, ...]
+    firewall: FirewallPlan = field(default_factory=FirewallPlan)  # ranges opened and closed
     pod_security: tuple[bool, str] = (False, "")  # (in bold?, what it says): security.plan_notice
 
     @property
     def changed(self) -> bool:
-        return bool(self.added or self.removed or self.moved or self.ports_changed or self.restarts or self.files)
+        moves = self.added or self.removed or self.moved or self.ports_changed or self.restarts
+        return bool(moves or self.files or self.firewall.changes)
 
 
 def plan_pool(
@@ -40,6 +43,7 @@ def plan_pool(
     new_hashes: Mapping[str, str],
     files: Iterable[str],
     usage: tuple[Use, ...],
+    firewall: FirewallPlan | None = None,
     pod_security: tuple[bool, str] = (False, ""),
 ) -> PoolPlan:
     """Which servers appear, vanish, move, change ports or restart; `*_hashes` map fleet -> template hash."""
@@ -73,6 +77,7 @@ def plan_pool(
         tuple(sorted(restarts, key=order)),
         tuple(sorted(files)),
         usage,
+        firewall or FirewallPlan(),
         pod_security,
     )
 
@@ -96,6 +101,7 @@ def _sections(plan: PoolPlan) -> list[tuple[str, list[str]]]:
         ("moved", [f"{server}: {old} -> {new}" for server, old, new in plan.moved]),
         ("ports changed", [f"{server}: {change}" for server, change in plan.ports_changed]),
         ("restart", list(plan.restarts)),
+        ("firewall", [*plan.firewall.changes, *plan.firewall.unused]),
         ("files", list(plan.files)),
     ]
 

@@ -7,10 +7,11 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from .firewall_plan import FirewallPlan, firewall_plan
 from .lock import parse_lock
 from .pipeline import Compiled, PoolOutput
 from .plan import PoolPlan, plan_pool
-from .render import MANIFEST, endpoint_entry, template_hash
+from .render import MANIFEST, NETWORK_UNIT, endpoint_entry, template_hash
 from .security import plan_notice
 from .usage import pool_usage
 from .write import TreeChanges, apply_tree, diff_tree, write_file_atomic
@@ -82,6 +83,7 @@ def describe(compiled: Compiled, out: Path, pools: tuple[str, ...]) -> list[Pool
                 new_hashes,
                 files,
                 pool_usage(pool.source, pool.allocation),
+                _firewall_plan(pool, out),
                 plan_notice(pool.source.model),
             )
         )
@@ -102,6 +104,16 @@ def _rendered_hashes(folder: Path) -> dict[str, str]:
         if match:
             hashes.setdefault(match.group(1).decode(), match.group(2).decode())
     return hashes
+
+
+def _firewall_plan(pool: PoolOutput, out: Path) -> FirewallPlan:
+    """The pool's network manifest on disk (unless missing or behind a link) against the new one."""
+    path = f"{NETWORK_UNIT}/{MANIFEST}"
+    folder = out / pool.name
+    on_disk = folder / path
+    links = (folder, on_disk.parent, on_disk)
+    old = None if any(p.is_symlink() for p in links) or not on_disk.is_file() else on_disk.read_bytes()
+    return firewall_plan(pool.source, pool.allocation, old, pool.files.get(path))
 
 
 def pool_summary(pool: PoolOutput) -> str:

@@ -8,16 +8,20 @@ container ports for the NetworkPolicy.
 from __future__ import annotations
 
 import itertools
+import re
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import kubernetes_validate
 import pytest
 import yaml
+from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
 
 from generator import crds, kube
+from generator.cli import cli
 from generator.firewall import CILIUM_PORTS_PER_RULE, FIREWALL_LABEL, bounded, fit, runs
 from generator.firewall_plan import ANY, EVERY_PORT, coverage_problems, manifest_openings, openings
 from generator.load import load_fleets
@@ -386,3 +390,72 @@ def test_invalid_source_ranges_are_errors_at_their_line(tmp_path: Path) -> None:
 def test_output_settings_problems_are_positioned_errors(tmp_path: Path, outputs: str, expected: str) -> None:
     found = validate(examples_with(tmp_path, f"  firewall:\n    outputs: {outputs}\n"))
     assert any(expected in line and line.startswith("pool.yaml:") for line in found), found
+
+
+# --- plan ----------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    examples_with(tmp_path, every_output())
+    monkeypatch.chdir(tmp_path)
+    assert run("render")[0] == 0
+    return tmp_path
+
+
+def run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, list(args))
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    return result.exit_code, result.stdout
+
+
+def firewall_section(plan: str) -> Iterator[str]:
+    inside = False
+    for line in plan.splitlines():
+        if line.startswith("  ") and not line.startswith("    "):
+            inside = line == "  firewall:"
+        elif inside:
+            yield line.strip()
+
+
+def test_plan_shows_ranges_opened_and_closed_when_fleets_change(repo: Path) -> None:
+    fleets = repo / "fleets" / "us-east-1" / "fleets.yaml"
+    fleets.write_text(fleets.read_text().replace("replicas: 3", "replicas: 5"))
+    lines = list(firewall_section(run("plan", "--pool", "us-east-1")[1]))
+    opened = sorted({line.split(": ", 1)[1] for line in lines})
+    assert opened == ["open UDP 7005-7006 (2 ports)"]
+    assert {line.split(":")[0] for line in lines} == {"networkPolicy", *HOST_OUTPUTS}
+    run("render")
+    fleets.write_text(fleets.read_text().replace("replicas: 5", "replicas: 1"))
+    lines = list(firewall_section(run("plan", "--pool", "us-east-1")[1]))
+    assert sorted({line.split(": ", 1)[1] for line in lines}) == ["close UDP 7003-7006 (4 ports)"]
+
+
+def test_plan_reports_the_ports_a_quota_opens_that_no_server_uses(repo: Path) -> None:
+    pool = repo / "fleets" / "us-east-1" / "pool.yaml"
+    pool.write_text(pool.read_text().replace("vpc-0a1b2c3d4e5f67890", "vpc-0a1b2c3d4e5f67890, maxRules: 2"))
+    code, plan = run("plan", "--pool", "us-east-1")
+    assert code == 0
+    (line,) = [line for line in firewall_section(plan) if "no server uses" in line]
+    reported = int(re.search(r"aws: (\d+) open ports", line).group(1))
+    run("render")
+    files = {NETWORK: (repo / "rendered" / "us-east-1" / NETWORK).read_bytes()}
+    host, _ = pod_ports(pods(repo / "rendered"))
+    opened = opened_by_output(firewall_objects(files))["aws"]
+    assert opened > host and len(opened - host) == reported
+
+
+def pods(rendered: Path) -> list[dict]:
+    return [
+        doc
+        for manifest in sorted((rendered / "us-east-1").glob("*/manifest.yaml"))
+        for doc in yaml.safe_load_all(manifest.read_bytes())
+        if doc and doc["kind"] == "Pod"
+    ]
+
+
+def test_plan_shows_sources_allowed_and_dropped(repo: Path) -> None:
+    pool = repo / "fleets" / "us-east-1" / "pool.yaml"
+    pool.write_text(pool.read_text().replace('"0.0.0.0/0", "::/0"', '"0.0.0.0/0", "2001:db8::/32"'))
+    lines = set(firewall_section(run("plan", "--pool", "us-east-1")[1]))
+    assert {"gcp: allow from 2001:db8::/32", "gcp: no longer from ::/0", "aws: no longer from ::/0"} <= lines
