@@ -513,7 +513,7 @@ def _template_problems(fleet: Fleet, document: Document, version: str) -> Iterat
         document.error((*base, *p.path), p.message, p.hint, key=p.message.startswith("unknown field"))
         for p in kube.schema_problems(template, "podtemplatespec-v1.json", version)
     ]
-    problems += _template_shape_problems(template, document, base)
+    problems = problems or _template_shape_problems(template, document, base)
     if problems:
         yield from problems
         return
