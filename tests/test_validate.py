@@ -612,6 +612,8 @@ FLEET_CASES = [
          "fleet.yaml:19:39", "is not a Kubernetes quantity"),
     case("template-cpu-not-quantity", "fleet.yaml", IMAGE, IMAGE + "\n          resources: {requests: {cpu: lots}}",
          "fleet.yaml:19:39", "not a Kubernetes quantity"),
+    case("template-requests-not-mapping", "fleet.yaml", IMAGE, IMAGE + "\n          resources: {requests: 1}",
+         "fleet.yaml:19:33", "expected a mapping or null, got 1"),
 ]  # fmt: skip
 
 YAML_CASES = [
