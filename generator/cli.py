@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import click
 
-from . import kube, sinks
+from . import edit, kube, sinks
 from .diagnostics import has_errors
+from .edit import Proposal
 from .load import load_fleets
 from .pipeline import Compiled, compile_pools
 from .plan import plan_markdown, plan_text
@@ -185,6 +187,109 @@ def schema(kubernetes_version: str) -> None:
     """Print the JSON Schema of fleet files (for yaml-language-server and other editors)."""
     settings = _settings(Path("fleets"), (), kubernetes_version)
     click.echo(schema_text(settings.kubernetes_version), nl=False)
+
+
+# --- Day-2 operations: capacity, in-place edits, Agones import (the logic lives in capacity, edit, agones) ---
+
+
+def _edit_options(function: Callable[..., Any]) -> Callable[..., Any]:
+    """What every in-place edit takes besides its own arguments; the command passes them on as **options."""
+    help_text = "Edit and print the plan, but leave rendered/ and the lock for a later `fleetgen render`."
+    function = click.option("--no-render", is_flag=True, help=help_text)(function)
+    return click.pass_context(_fleets_option(_out_option(_version_option(function))))
+
+
+def _target(value: str, what: str) -> tuple[str, str]:
+    pool, slash, name = value.partition("/")
+    if not (pool and slash and name):
+        raise click.BadParameter(f"{value!r} is not POOL/{what}", param_hint=f"POOL/{what}")
+    return pool, name
+
+
+def _apply_edit(ctx: click.Context, pool: str, propose: Callable[..., Proposal], **options: Any) -> None:
+    """Write an edit that validates and compiles, render, print the plan; a refused edit writes nothing, exit 1.
+
+    `propose(loaded, root)` says what to write; `options` are the ones `_edit_options` adds.
+    """
+    fleets, no_render = options["fleets"], options["no_render"]
+    settings = _settings(fleets, (pool,), options["kubernetes_version"], options["out"])
+    checked = edit.prepare(settings, pool, partial(propose, root=fleets))
+    problems = [] if checked.refused else edit.write(checked)
+    shown = checked.diagnostics if no_render or checked.refused else checked.proposal.notes
+    for line in edit.formatted([*shown, *problems], checked.proposal.edits):
+        click.echo(line, err=True)
+    if checked.refused or problems:
+        click.echo("fleetgen: edit refused; no file was changed", err=True)
+        sys.exit(ExitCode.FAILED)
+    for line in edit.summary_lines(checked):
+        click.echo(line)
+    if not no_render:
+        ctx.invoke(render, fleets=fleets, out=settings.out, kubernetes_version=settings.kubernetes_version)
+    click.echo(plan_text(checked.plans), nl=False)
+
+
+@cli.command()
+@click.argument("target", metavar="POOL/FLEET")
+@click.argument("replicas", type=click.IntRange(min=0))
+@_edit_options
+def scale(ctx: click.Context, target: str, replicas: int, **options: Any) -> None:
+    """Set a fleet's replicas in its file (no other byte changes), then render and print the plan."""
+    pool, fleet = _target(target, "FLEET")
+    _apply_edit(ctx, pool, partial(edit.scale, pool=pool, fleet=fleet, replicas=replicas), **options)
+
+
+@cli.command()
+@click.argument("target", metavar="POOL/NODE")
+@_edit_options
+def cordon(ctx: click.Context, target: str, **options: Any) -> None:
+    """Mark a node unschedulable in pool.yaml: its servers move to other nodes on this render."""
+    pool, node = _target(target, "NODE")
+    _apply_edit(ctx, pool, partial(edit.set_cordon, pool=pool, node=node, cordoned=True), **options)
+
+
+@cli.command()
+@click.argument("target", metavar="POOL/NODE")
+@_edit_options
+def uncordon(ctx: click.Context, target: str, **options: Any) -> None:
+    """Make a cordoned node schedulable again (servers that moved off stay where they are)."""
+    pool, node = _target(target, "NODE")
+    _apply_edit(ctx, pool, partial(edit.set_cordon, pool=pool, node=node, cordoned=False), **options)
+
+
+def _labels(pairs: tuple[str, ...]) -> dict[str, str]:
+    labels = {}
+    for pair in pairs:
+        key, equals, value = pair.partition("=")
+        if not equals or not key:
+            raise click.BadParameter(f"{pair!r} is not KEY=VALUE", param_hint="--label")
+        labels[key] = value
+    return labels
+
+
+@cli.command("add-node")
+@click.argument("pool")
+@click.argument("name")
+@click.option("--address", required=True, help="External IPv4 or IPv6 address that clients dial.")
+@click.option("--label", "labels", multiple=True, metavar="KEY=VALUE", help="A node label (repeatable).")
+@click.option("--pods", type=click.IntRange(min=0), help="Capacity: most Pods on the node (default 110).")
+@click.option("--cpu", help="Capacity: allocatable cpu, a Kubernetes quantity such as 32 or 15500m.")
+@click.option("--memory", help="Capacity: allocatable memory, a Kubernetes quantity such as 128Gi.")
+@click.option("--cordoned", is_flag=True, help="Add the node cordoned (unschedulable).")
+@_edit_options
+def add_node(ctx: click.Context, pool: str, name: str, labels: tuple[str, ...], **options: Any) -> None:
+    """Append a node to a pool's spec.nodes, indented like the others, then render and print the plan."""
+    capacity = {key: options.pop(key) for key in ("pods", "cpu", "memory")}
+    node = edit.node_entry(name, options.pop("address"), _labels(labels), capacity, options.pop("cordoned"))
+    _apply_edit(ctx, pool, partial(edit.add_node, pool=pool, node=node), **options)
+
+
+@cli.command("remove-node")
+@click.argument("target", metavar="POOL/NODE")
+@_edit_options
+def remove_node(ctx: click.Context, target: str, **options: Any) -> None:
+    """Remove a node (and its own comments) from pool.yaml: its servers are placed again on this render."""
+    pool, node = _target(target, "NODE")
+    _apply_edit(ctx, pool, partial(edit.remove_node, pool=pool, node=node), **options)
 
 
 def main() -> None:
