@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from . import edit, kube, sinks
+from .capacity import capacity_json, capacity_table, over_limit, pool_capacity
 from .diagnostics import has_errors
 from .edit import Proposal
 from .load import load_fleets
@@ -190,6 +191,28 @@ def schema(kubernetes_version: str) -> None:
 
 
 # --- Day-2 operations: capacity, in-place edits, Agones import (the logic lives in capacity, edit, agones) ---
+
+
+@cli.command()
+@_fleets_option
+@_pool_option
+@_version_option
+@click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--fail-above", type=click.FloatRange(0, 100), metavar="PCT", help="Exit 1 past PCT percent use.")
+def capacity(
+    fleets: Path, pools: tuple[str, ...], kubernetes_version: str, output_format: str, fail_above: float | None
+) -> None:
+    """Used and free pods, cpu, memory and ports per pool and node, and how many more servers of each fleet fit."""
+    settings = _settings(fleets, pools, kubernetes_version)
+    validated = validate_fleets(load_fleets(settings.fleets, settings.pools), settings.kubernetes_version)
+    if print_diagnostics(validated.diagnostics) is ExitCode.FAILED:
+        sys.exit(ExitCode.FAILED)
+    report = [pool_capacity(pool) for pool in validated.pools]
+    click.echo(capacity_json(report) if output_format == "json" else capacity_table(report), nl=False)
+    reasons = over_limit(report, fail_above)
+    for reason in reasons:
+        click.echo(f"fleetgen: {reason}", err=True)
+    sys.exit(ExitCode.FAILED if reasons else ExitCode.OK)
 
 
 def _edit_options(function: Callable[..., Any]) -> Callable[..., Any]:
