@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from . import edit, kube, sinks
+from . import agones, edit, kube, sinks
 from .capacity import capacity_json, capacity_table, over_limit, pool_capacity
 from .diagnostics import has_errors
 from .edit import Proposal
@@ -313,6 +313,16 @@ def remove_node(ctx: click.Context, target: str, **options: Any) -> None:
     """Remove a node (and its own comments) from pool.yaml: its servers are placed again on this render."""
     pool, node = _target(target, "NODE")
     _apply_edit(ctx, pool, partial(edit.remove_node, pool=pool, node=node), **options)
+
+
+@cli.command("import-agones")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.option("--pool", required=True, help="The pool folder the fleets go to; it must exist.")
+@click.option("--force", is_flag=True, help="Replace fleet files that already exist.")
+@_edit_options
+def import_agones(ctx: click.Context, files: tuple[Path, ...], pool: str, force: bool, **options: Any) -> None:
+    """Write fleets/POOL/<fleet>.yaml from Agones Fleet and GameServer manifests; unmapped fields are listed."""
+    _apply_edit(ctx, pool, partial(agones.import_files, pool=pool, files=files, force=force), **options)
 
 
 def main() -> None:
