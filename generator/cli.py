@@ -247,7 +247,12 @@ def _apply_edit(ctx: click.Context, pool: str, propose: Callable[..., Proposal],
     for line in edit.summary_lines(checked):
         click.echo(line)
     if not no_render:
-        ctx.invoke(render, fleets=fleets, out=settings.out, kubernetes_version=settings.kubernetes_version)
+        try:
+            ctx.invoke(render, fleets=fleets, out=settings.out, kubernetes_version=settings.kubernetes_version)
+        except SystemExit as stop:
+            if stop.code:
+                click.echo("fleetgen: the edit was written, but the render failed; fix that, then render", err=True)
+            raise
     click.echo(plan_text(checked.plans), nl=False)
 
 

@@ -341,6 +341,20 @@ def test_scale_renders_and_prints_the_plan(repo: Path) -> None:
     assert "alpha 3 lab-" in lock
 
 
+def test_a_broken_other_pool_fails_the_render_after_the_edit_is_written(repo: Path) -> None:
+    other = repo / "fleets/other"
+    other.mkdir()
+    pool = POOL.replace("metadata: {name: lab}", "metadata: {name: other}").replace("lab-", "other-")
+    (other / "pool.yaml").write_text(pool.replace('namespace: "lab"', 'namespace: "other"'))
+    (other / "fleets.yaml").write_text(FLEETS.replace("replicas:    2 ", "replicas:    90 "))
+    code, out, err = run("scale", "lab/alpha", "3")
+    assert code == 1
+    assert "fleets/other/fleets.yaml:9:16: error: pool 'other', fleet 'alpha': 61 server(s) do not fit" in err
+    assert "the edit was written, but the render failed" in err
+    assert "fleets/lab/fleets.yaml: lab/alpha: replicas 2 -> 3" in out
+    assert "replicas:    3 " in fleets_text(repo)
+
+
 def test_cordon_moves_servers_off_the_node(repo: Path) -> None:
     lock = (repo / "fleets/lab/allocations.lock").read_text()
     node = lock.split("alpha 0 ", 1)[1].split()[0]
