@@ -4,21 +4,23 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 import click
 
-from . import agones, edit, kube, sinks
+from . import agones, edit, kube, scaffold, sinks
 from .capacity import capacity_json, capacity_table, over_limit, pool_capacity
+from .delivery import GitOpsSource, parse_gitops
 from .diagnostics import has_errors
 from .edit import Proposal
-from .load import load_fleets
+from .load import load_fleets, load_gitops
 from .pipeline import Compiled, compile_pools
 from .plan import plan_markdown, plan_text
 from .report import ExitCode, print_diagnostics
-from .rules import validate_fleets
+from .rules import Validated, validate_fleets
 from .schema import schema_text
 from .settings import Settings
 
@@ -70,7 +72,7 @@ def cli() -> None:
 def validate(fleets: Path, pools: tuple[str, ...], kubernetes_version: str) -> None:
     """Check the fleet files only; exit 1 when any is invalid."""
     settings = _settings(fleets, pools, kubernetes_version)
-    validated = validate_fleets(load_fleets(settings.fleets, settings.pools), settings.kubernetes_version)
+    validated, _ = _validated(settings)
     code = print_diagnostics(validated.diagnostics)
     if code is ExitCode.OK:
         fleet_count = sum(len(pool.fleets) for pool in validated.pools)
@@ -88,13 +90,23 @@ def _out_option(function: Callable[..., Any]) -> Callable[..., Any]:
     )(function)
 
 
+def _validated(settings: Settings) -> tuple[Validated, GitOpsSource | None]:
+    """The fleet files and fleets/gitops.yaml, checked together so that every problem prints once."""
+    loaded = load_fleets(settings.fleets, settings.pools)
+    validated = validate_fleets(loaded, settings.kubernetes_version)
+    documents, found = load_gitops(settings.fleets)
+    pool_names = None if settings.pools else [pool.name for pool in loaded.pools]
+    gitops, more = parse_gitops(documents, validated.pools, pool_names)
+    return replace(validated, diagnostics=tuple(sorted({*validated.diagnostics, *found, *more}))), gitops
+
+
 def _compile(settings: Settings) -> Compiled | None:
     """Load, validate and compile; print every diagnostic once. None when there was an error."""
-    validated = validate_fleets(load_fleets(settings.fleets, settings.pools), settings.kubernetes_version)
+    validated, gitops = _validated(settings)
     if has_errors(validated.diagnostics):
         print_diagnostics(validated.diagnostics)
         return None
-    compiled = compile_pools(validated, settings.kubernetes_version)
+    compiled = compile_pools(validated, settings.kubernetes_version, gitops)
     return None if print_diagnostics(compiled.diagnostics) is ExitCode.FAILED else compiled
 
 
@@ -188,6 +200,30 @@ def schema(kubernetes_version: str) -> None:
     """Print the JSON Schema of fleet files (for yaml-language-server and other editors)."""
     settings = _settings(Path("fleets"), (), kubernetes_version)
     click.echo(schema_text(settings.kubernetes_version), nl=False)
+
+
+@cli.command()
+@click.argument("directory", type=click.Path(path_type=Path, file_okay=False), default=Path("."))
+@click.option("--repo-url", default=scaffold.DEFAULT_REPO_URL, show_default=True, help="URL Argo CD clones.")
+@click.option(
+    "--install-from",
+    "requirement",
+    default=None,
+    show_default="this fleetgen's version",
+    help="pip requirement the fleet-check workflow installs fleetgen from.",
+)
+@_version_option
+def init(directory: Path, repo_url: str, requirement: str | None, kubernetes_version: str) -> None:
+    """Scaffold a fleet repository in DIRECTORY: an example pool, fleets/gitops.yaml, the workflow, README."""
+    settings = _settings(directory / "fleets", (), kubernetes_version, directory / "rendered")
+    name = scaffold.repository_name(directory)
+    files = scaffold.scaffold_files(
+        name, repo_url, requirement or scaffold.default_requirement(), settings.kubernetes_version
+    )
+    outcome = scaffold.write_new(directory, files)
+    for path in outcome.kept:
+        click.echo(f"{directory / path}: exists, left alone", err=True)
+    click.echo(f"wrote {len(outcome.written)} files in {directory}; next: cd there, `fleetgen render`, commit")
 
 
 # --- Day-2 operations: capacity, in-place edits, Agones import (the logic lives in capacity, edit, agones) ---

@@ -5,10 +5,11 @@ render, check and plan all run this and differ only in what they do with the res
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .allocate import Allocation, FleetSpec, NodeSpec, PoolSpec, PortSpec, allocate, locked_servers
+from .delivery import GitOpsSource, delivery_files, target
 from .diagnostics import Diagnostic, error, warning
 from .firewall import firewall_objects
 from .lock import lock_text, parse_lock
@@ -45,9 +46,10 @@ class PoolOutput:
 class Compiled:
     pools: tuple[PoolOutput, ...]
     diagnostics: tuple[Diagnostic, ...]
+    delivery: dict[str, bytes] = field(default_factory=dict)  # files under rendered/_delivery/
 
 
-def compile_pools(validated: Validated, kubernetes_version: str) -> Compiled:
+def compile_pools(validated: Validated, kubernetes_version: str, gitops: GitOpsSource | None = None) -> Compiled:
     """The whole render in memory; any error diagnostic means nothing may be written."""
     diagnostics = list(validated.diagnostics)
     outputs = []
@@ -55,7 +57,11 @@ def compile_pools(validated: Validated, kubernetes_version: str) -> Compiled:
         output, found = _compile_pool(pool, kubernetes_version)
         diagnostics += found
         outputs.append(output)
-    return Compiled(tuple(outputs), tuple(sorted(set(diagnostics))))
+    delivery: dict[str, bytes] = {}
+    if gitops is not None:
+        delivery, found = delivery_files(gitops, [target(gitops, out.source, out.files) for out in outputs])
+        diagnostics += found
+    return Compiled(tuple(outputs), tuple(sorted(set(diagnostics))), delivery)
 
 
 def _compile_pool(pool: PoolSource, kubernetes_version: str) -> tuple[PoolOutput, list[Diagnostic]]:

