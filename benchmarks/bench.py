@@ -116,8 +116,8 @@ def timed(root: Path, args: list[str]) -> tuple[float, float, str, int]:
     _, status, usage = os.wait4(process.pid, 0)
     seconds = time.perf_counter() - start
     output = process.stdout.read().decode() + process.stderr.read().decode()
-    match = re.search(r"wrote (\d+) files, removed (\d+)", output)
-    files = f"{match.group(1)}+{match.group(2)} removed" if match else "0"
+    match = re.search(r"wrote (\d+) files(?:, removed (\d+))?", output)
+    files = f"{match.group(1)}+{match.group(2) or 0} removed" if match else "0"
     return seconds, usage.ru_maxrss / 1024, files, os.waitstatus_to_exitcode(status)
 
 

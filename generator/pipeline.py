@@ -5,6 +5,7 @@ render, check and plan all run this and differ only in what they do with the res
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,7 +13,7 @@ from .allocate import Allocation, FleetSpec, NodeSpec, PoolSpec, PortSpec, alloc
 from .delivery import GitOpsSource, delivery_files, target
 from .diagnostics import Diagnostic, error, warning
 from .firewall import firewall_objects
-from .lock import lock_text, parse_lock
+from .lock import LockedServer, lock_text, parse_lock
 from .render import (
     MANAGER,
     POOL_LABEL,
@@ -68,7 +69,10 @@ def _compile_pool(pool: PoolSource, kubernetes_version: str) -> tuple[PoolOutput
     previous = parse_lock(pool.lock_text or "")
     diagnostics = [warning(str(pool.lock_path), 0, 0, message) for message in previous.warnings]
     spec = pool_spec(pool)
-    allocation = allocate(spec, previous.entries)
+    allocation, moved = _allocate_honestly(spec, previous.entries)
+    if moved:
+        message = f"pool {pool.name!r}: the locked placement cannot all be kept; placed afresh, {moved} servers move"
+        diagnostics.append(warning(str(pool.lock_path), 0, 0, message, "review the moves with `fleetgen plan`"))
     diagnostics += _allocation_diagnostics(pool, allocation)
     shapes = pod_shapes(pool)
     units = fleet_units(pool, allocation, shapes)
@@ -95,6 +99,21 @@ def _allocation_diagnostics(pool: PoolSource, allocation: Allocation) -> list[Di
         hint = _capacity_hint(shortfall.resource)
         found.append(error(fleet.document.path, line, column, message, hint))
     return found
+
+
+def _allocate_honestly(spec: PoolSpec, previous: Mapping[tuple[str, int], LockedServer]) -> tuple[Allocation, int]:
+    """Keep the lock's placement when everything fits with it; when keeping it leaves servers out but a
+    placement from nothing fits them all, take that (and say how many move): capacity is only ever
+    reported as exhausted when it is."""
+    kept = allocate(spec, previous)
+    if not kept.shortfalls or not previous:
+        return kept, 0
+    fresh = allocate(spec, {})
+    if fresh.shortfalls:
+        return kept, 0
+    old_nodes = {key: entry.node for key, entry in previous.items()}
+    moved = sum(1 for s in fresh.servers if old_nodes.get((s.fleet, s.ordinal), s.node) != s.node)
+    return fresh, moved
 
 
 def _capacity_hint(resource: str) -> str:

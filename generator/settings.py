@@ -12,3 +12,8 @@ class Settings:
     out: Path
     pools: tuple[str, ...]
     kubernetes_version: str
+
+    @property
+    def stamp_key(self) -> str:
+        """What besides the files decides the output; part of the stamp's digest."""
+        return f"kubernetes={self.kubernetes_version}"

@@ -7,13 +7,16 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import stamp
 from .delivery import DELIVERY_FOLDER
 from .firewall_plan import FirewallPlan, firewall_plan
 from .lock import parse_lock
 from .pipeline import Compiled, PoolOutput
 from .plan import PoolPlan, plan_pool
 from .render import MANIFEST, NETWORK_UNIT, endpoint_entry, template_hash
+from .report import diagnostics_text
 from .security import plan_notice
+from .settings import Settings
 from .usage import pool_usage
 from .write import TreeChanges, apply_tree, diff_tree, write_file_atomic
 
@@ -155,3 +158,13 @@ def endpoints_table(rows: list[dict]) -> str:
         "  ".join(cell.ljust(width) for cell, width in zip(line[:3], widths, strict=True)) + "  " + line[3] + "\n"
         for line in table
     )
+
+
+def certify(compiled: Compiled, settings: Settings) -> None:
+    """After a whole render, stamp the repository so the next render or check can stop early; a
+    partial render (--pool) certifies nothing, so it removes the stamp."""
+    if settings.pools:
+        stamp.remove_stamp(settings.out)
+    else:
+        replay = diagnostics_text(compiled.diagnostics)
+        stamp.write_stamp(settings.fleets, settings.out, settings.stamp_key, replay)

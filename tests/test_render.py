@@ -14,6 +14,7 @@ from click.testing import CliRunner
 
 from generator import kube
 from generator.cli import cli
+from generator.stamp import STAMP_FILE
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "fleets"
@@ -44,6 +45,11 @@ def snapshot_of(folder: Path) -> dict[str, tuple[bytes, int, int]]:
     }
 
 
+def manifests_of(folder: Path) -> dict[str, bytes]:
+    """What Argo CD or Flux reads under `folder`: the stamp (a digest of fleetgen's own code) left out."""
+    return {path: data for path, (data, _, _) in snapshot_of(folder).items() if path != STAMP_FILE}
+
+
 def documents(folder: Path) -> list[dict]:
     found = []
     for manifest in sorted(folder.rglob("manifest.yaml")):
@@ -70,7 +76,7 @@ def test_rendered_examples_match_snapshot(repo: Path, snapshot) -> None:
     shutil.rmtree(repo / "rendered")
     code, _, stderr = run("render")
     assert code == 0, stderr
-    files = {path: data.decode() for path, (data, _, _) in snapshot_of(repo / "rendered").items()}
+    files = {path: data.decode() for path, data in manifests_of(repo / "rendered").items()}
     locks = {str(p.relative_to(repo)): p.read_text() for p in sorted((repo / "fleets").glob("*/allocations.lock"))}
     assert files == snapshot(name="rendered")
     assert locks == snapshot(name="locks")
@@ -150,6 +156,7 @@ def test_one_more_replica_rewrites_only_its_unit_the_network_unit_and_the_lock(r
     assert changed == [
         "fleets/eu-west-1/allocations.lock",
         "fleets/eu-west-1/ranked.yaml",
+        f"rendered/{STAMP_FILE}",
         "rendered/eu-west-1/network/manifest.yaml",
         "rendered/eu-west-1/ranked-0/manifest.yaml",
     ]
@@ -278,9 +285,7 @@ def test_output_does_not_depend_on_hash_seed_or_locale(repo: Path, env: dict[str
         env={**os.environ, **env},
         cwd=repo,
     )
-    produced = {path: data for path, (data, _, _) in snapshot_of(repo / "rendered").items()}
-    committed = {path: data for path, (data, _, _) in snapshot_of(ROOT / "rendered").items()}
-    assert produced == committed
+    assert manifests_of(repo / "rendered") == manifests_of(ROOT / "rendered")
 
 
 def test_endpoints_prints_every_server_address_and_port(repo: Path) -> None:
@@ -297,3 +302,47 @@ def test_endpoints_prints_every_server_address_and_port(repo: Path) -> None:
     data = next(doc for doc in configmap if doc["metadata"]["name"] == "fleetgen-endpoints-relay-0")["data"]
     for row in rows:
         assert json.loads(data[row["server"]]) == {k: row[k] for k in ("address", "node", "ports")}
+
+
+def test_an_unchanged_repository_is_recognised_by_its_stamp(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    run("render")
+    monkeypatch.setattr("generator.cli._compile", lambda settings: pytest.fail("compiled although nothing changed"))
+    assert run("render")[:2] == (0, "wrote 0 files: nothing changed since the last render (its stamp matches)\n")
+    assert run("check")[:2] == (0, "rendered: up to date\n")
+
+
+def test_any_change_to_inputs_outputs_or_settings_voids_the_stamp(repo: Path) -> None:
+    run("render")
+    manifest = repo / "rendered/eu-west-1/ranked-0/manifest.yaml"
+    manifest.write_bytes(manifest.read_bytes().replace(b"image: ", b"image: evil/", 1))
+    code, _, stderr = run("check")
+    assert code == 1 and "would write eu-west-1/ranked-0/manifest.yaml" in stderr
+    run("render")
+    code, stdout, _ = run("render", "--kubernetes-version", "1.33")
+    assert code == 0 and "wrote 0 files, removed 0" in stdout, "another version runs the whole pipeline"
+
+
+def test_a_one_pool_render_removes_the_stamp_and_warnings_are_replayed(repo: Path) -> None:
+    pool = repo / "fleets/us-east-1/pool.yaml"
+    pool.write_text(pool.read_text().replace("pods: 58", "pods: 3"))
+    code, _, first = run("render")
+    assert code == 0 and "above 80%" in first
+    code, stdout, again = run("render")
+    assert "stamp matches" in stdout and again == first, "a no-op render still warns"
+    run("render", "--pool", "us-east-1")
+    assert not (repo / "rendered" / STAMP_FILE).exists()
+
+
+def test_a_lock_that_cannot_be_kept_is_replaced_when_a_fresh_placement_fits(repo: Path) -> None:
+    """The lock put every relay beside community-0; with 3 pods a node, keeping it cannot fit all, a fresh
+    placement can, so capacity is not reported as exhausted."""
+    pool = repo / "fleets/us-east-1/pool.yaml"
+    pool.write_text(pool.read_text().replace("pods: 58", "pods: 3"))
+    code, _, stderr = run("render")
+    assert code == 0, stderr
+    assert "the locked placement cannot all be kept; placed afresh, 1 servers move" in stderr
+    per_node: dict[str, int] = defaultdict(int)
+    for pod in documents(repo / "rendered/us-east-1"):
+        if pod["kind"] == "Pod":
+            per_node[pod["spec"]["nodeName"]] += 1
+    assert sorted(per_node.values()) == [2, 3]
