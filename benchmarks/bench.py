@@ -38,7 +38,7 @@ def pool_text(pool: int, nodes: int) -> str:
         "spec:",
         f"  namespace: games-{pool:02d}",
         f"  cluster: cluster-{pool % 5}",
-        "  reservedPorts: [7100, \"7500-7509\"]",
+        '  reservedPorts: [7100, "7500-7509"]',
         "  nodes:",
     ]
     for node in range(nodes):
@@ -47,7 +47,7 @@ def pool_text(pool: int, nodes: int) -> str:
             f"    - name: node-{pool:02d}-{node:04d}",
             f"      address: 10.{host // 65536}.{host // 256 % 256}.{host % 256}",
             f"      labels: {{zone: z{node % 3}}}",
-            "      capacity: {pods: 110, cpu: \"64\", memory: 256Gi}",
+            '      capacity: {pods: 110, cpu: "64", memory: 256Gi}',
         ]
     return "\n".join(lines) + "\n"
 
@@ -58,34 +58,37 @@ def fleet_text(name: str, replicas: int, mix: int) -> str:
         ports += [f"    - name: {port}", f"      portPolicy: {policy}", f"      protocol: {protocol}"]
         if policy != "Passthrough":
             ports.append(f"      containerPort: {7777 + len(ports)}")
-    return "\n".join(
-        [
-            "apiVersion: fleetgen.dev/v1alpha1",
-            "kind: Fleet",
-            "metadata:",
-            f"  name: {name}",
-            "spec:",
-            f"  replicas: {replicas}",
-            f"  scheduling: {'Packed' if mix != 1 else 'Distributed'}",
-            "  ports:",
-            *ports,
-            "  template:",
-            "    metadata:",
-            f"      labels: {{game: {name}, team: platform}}",
-            "    spec:",
-            "      terminationGracePeriodSeconds: 30",
-            "      containers:",
-            "        - name: server",
-            f"          image: registry.example.com/games/{name}:1.{mix}.0",
-            f"          args: [\"--map=de_{name}\", \"--tickrate=64\", \"--max-players=10\"]",
-            "          env:",
-            "            - {name: LOG_FORMAT, value: json}",
-            "            - {name: REGION, value: eu-west}",
-            "          resources:",
-            "            requests: {cpu: 500m, memory: 1Gi}",
-            "            limits: {cpu: \"1\", memory: 1Gi}",
-        ]
-    ) + "\n"
+    return (
+        "\n".join(
+            [
+                "apiVersion: fleetgen.dev/v1alpha1",
+                "kind: Fleet",
+                "metadata:",
+                f"  name: {name}",
+                "spec:",
+                f"  replicas: {replicas}",
+                f"  scheduling: {'Packed' if mix != 1 else 'Distributed'}",
+                "  ports:",
+                *ports,
+                "  template:",
+                "    metadata:",
+                f"      labels: {{game: {name}, team: platform}}",
+                "    spec:",
+                "      terminationGracePeriodSeconds: 30",
+                "      containers:",
+                "        - name: server",
+                f"          image: registry.example.com/games/{name}:1.{mix}.0",
+                f'          args: ["--map=de_{name}", "--tickrate=64", "--max-players=10"]',
+                "          env:",
+                "            - {name: LOG_FORMAT, value: json}",
+                "            - {name: REGION, value: eu-west}",
+                "          resources:",
+                "            requests: {cpu: 500m, memory: 1Gi}",
+                '            limits: {cpu: "1", memory: 1Gi}',
+            ]
+        )
+        + "\n"
+    )
 
 
 def generate(root: Path, pools: int, nodes: int, servers: int, fleets_per_pool: int) -> None:
@@ -144,7 +147,7 @@ def bump_replicas(root: Path) -> None:
 def toggle_cordon(root: Path) -> None:
     path = root / "fleets/pool-01/pool.yaml"
     text = path.read_text()
-    marker = "      capacity: {pods: 110, cpu: \"64\", memory: 256Gi}\n"
+    marker = '      capacity: {pods: 110, cpu: "64", memory: 256Gi}\n'
     cordoned = marker + "      unschedulable: true\n"
     path.write_text(text.replace(cordoned, marker, 1) if cordoned in text else text.replace(marker, cordoned, 1))
 
@@ -220,8 +223,10 @@ def main() -> None:
     for row in rows:
         ratio = row.seconds / pyyaml_full
         print(f"{row.name:34} {row.seconds:8.2f} {row.rss_mib:13.0f} {row.files:>15} {ratio:14.2f}")
-    print(f"PyYAML CSafeDumper, emit only: {pyyaml_full:.2f} s for {args.servers} Pods "
-          f"(measured on {sampled}, scaled linearly)")
+    print(
+        f"PyYAML CSafeDumper, emit only: {pyyaml_full:.2f} s for {args.servers} Pods "
+        f"(measured on {sampled}, scaled linearly)"
+    )
     if not args.keep:
         shutil.rmtree(root)
 

@@ -11,8 +11,14 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_benchmark_runs_at_smoke_size_and_writes_only_what_changed() -> None:
     command = [sys.executable, "benchmarks/bench.py", "--servers", "3000", "--nodes", "100", "--pools", "5"]
-    result = subprocess.run([*command, "--runs", "1", "--pyyaml-sample", "500"], cwd=ROOT, capture_output=True,
-                            text=True, timeout=600, check=False)
+    result = subprocess.run(
+        [*command, "--runs", "1", "--pyyaml-sample", "500"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     rows = {line[:34].strip(): line[34:].split() for line in result.stdout.splitlines()[2:] if line[:1].isalpha()}
     assert rows["full render (empty rendered/)"][2] == "35+0"

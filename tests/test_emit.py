@@ -286,7 +286,7 @@ def test_tricky_string_round_trips(text: str) -> None:
         ("日本", '"日本"'),
         ('say "hi"\\', "'say \"hi\"\\'"),
         ('{"port":7000}', "'{\"port\":7000}'"),
-        ("it's \"x\"", '"it\'s \\"x\\""'),
+        ('it\'s "x"', '"it\'s \\"x\\""'),
         ("a\tb\nc\r", '"a\\tb\\nc\\r"'),
         ("\x00\x07\x08\x0b\x0c\x1b\x01", '"\\0\\a\\b\\v\\f\\e\\x01"'),
         ("\x7f\x80\x85\x9f\xa0", '"\\x7F\\x80\\N\\x9F\xa0"'),
