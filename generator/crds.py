@@ -14,7 +14,7 @@ from typing import Any
 
 import jsonschema
 
-from .kube import SchemaProblem, _leaf_errors, _problem
+from .kube import SchemaProblem, validator_problems
 
 SCHEMA_FILES: dict[tuple[str, str], str] = {
     ("compute.cnrm.cloud.google.com/v1beta1", "ComputeFirewall"): "computefirewall-v1beta1.json",
@@ -56,6 +56,4 @@ def _validator(api_version: str, kind: str) -> jsonschema.Draft7Validator:
 
 def validate_object(obj: dict[str, Any]) -> list[SchemaProblem]:
     """Every schema violation of `obj`, worded as kube's are, sorted by path for stable output."""
-    validator = _validator(obj["apiVersion"], obj["kind"])
-    problems = {_problem(found) for found in _leaf_errors(validator.iter_errors(obj))}
-    return sorted(problems, key=lambda p: ([str(s) for s in p.path], p.message))
+    return validator_problems(_validator(obj["apiVersion"], obj["kind"]), obj)

@@ -21,7 +21,7 @@ from .diagnostics import Diagnostic, did_you_mean, has_errors
 from .emit import emit_all
 from .load import Document
 from .model import API_VERSION, Metadata, Strict
-from .parse import _translate
+from .parse import translate_errors
 from .render import MANAGER, NETWORK_UNIT, POOL_LABEL, canonical
 from .rules import MANAGED_BY_LABEL, PoolSource
 
@@ -130,7 +130,7 @@ def _model(document: Document) -> tuple[GitOps | None, list[Diagnostic]]:
     try:
         return GitOps.model_validate(data), []
     except ValidationError as problem:
-        return None, _translate(document, GitOps, problem.errors(include_url=False))
+        return None, translate_errors(document, GitOps, problem.errors(include_url=False))
 
 
 def _setting_problems(source: GitOpsSource) -> Iterator[Diagnostic]:

@@ -102,10 +102,14 @@ def schema_file_for(api_version: str, kind: str) -> str:
 
 
 def schema_problems(obj: Any, schema_file: str, version: str) -> list[SchemaProblem]:
-    """Every schema violation of `obj`, deepest first within a path, sorted by path for stable output."""
-    validator = _validator(version, schema_file)
-    problems = [_problem(e) for e in _leaf_errors(validator.iter_errors(obj))]
-    return sorted(set(problems), key=lambda p: ([str(s) for s in p.path], p.message))
+    """Every violation of one of Kubernetes' schemas by `obj`."""
+    return validator_problems(_validator(version, schema_file), obj)
+
+
+def validator_problems(validator: jsonschema.protocols.Validator, obj: Any) -> list[SchemaProblem]:
+    """Every violation `validator` finds, worded for people, deepest first, sorted by path for stable output."""
+    problems = {_problem(e) for e in _leaf_errors(validator.iter_errors(obj))}
+    return sorted(problems, key=lambda p: ([str(s) for s in p.path], p.message))
 
 
 def validate_object(obj: dict[str, Any], version: str) -> list[SchemaProblem]:

@@ -40,7 +40,7 @@ def parse_document(document: Document, expected: tuple[str, ...]) -> tuple[Stric
     try:
         return model_class.model_validate(data), []
     except ValidationError as problem:
-        return None, _translate(document, model_class, problem.errors(include_url=False))
+        return None, translate_errors(document, model_class, problem.errors(include_url=False))
 
 
 def _header_problems(document: Document, expected: tuple[str, ...]) -> list[Diagnostic]:
@@ -60,7 +60,7 @@ def _header_problems(document: Document, expected: tuple[str, ...]) -> list[Diag
     return []
 
 
-def _translate(document: Document, model_class: type[BaseModel], errors: Iterable[dict]) -> list[Diagnostic]:
+def translate_errors(document: Document, model_class: type[BaseModel], errors: Iterable[dict]) -> list[Diagnostic]:
     """One diagnostic per place; union branches that failed together become one message."""
     by_place: dict[tuple, list[dict]] = {}
     for found in errors:
