@@ -70,8 +70,9 @@ def validate_fleets(loaded: Loaded, kubernetes_version: str) -> Validated:
     """Every problem in every file, in one pass; pools come back only when the whole input is valid."""
     diagnostics = list(loaded.diagnostics)
     pools: list[PoolSource] = []
+    unreadable = {d.path for d in loaded.diagnostics if d.is_error}
     for folder in loaded.pools:
-        pool, found = _validate_pool(folder, kubernetes_version)
+        pool, found = _validate_pool(folder, kubernetes_version, unreadable)
         diagnostics += found
         if pool is not None:
             pools.append(pool)
@@ -80,7 +81,9 @@ def validate_fleets(loaded: Loaded, kubernetes_version: str) -> Validated:
     return Validated(tuple(pools), tuple(sorted(set(diagnostics))))
 
 
-def _validate_pool(folder: PoolFolder, version: str) -> tuple[PoolSource | None, list[Diagnostic]]:
+def _validate_pool(
+    folder: PoolFolder, version: str, unreadable: set[str]
+) -> tuple[PoolSource | None, list[Diagnostic]]:
     diagnostics: list[Diagnostic] = []
     pool_models = []
     for document in folder.pool_documents:
@@ -91,8 +94,9 @@ def _validate_pool(folder: PoolFolder, version: str) -> tuple[PoolSource | None,
     if len(folder.pool_documents) > 1:
         extra = folder.pool_documents[1]
         diagnostics.append(extra.error((), "pool.yaml must hold exactly one NodePool", "move Fleets to their own file"))
-    if not folder.pool_documents:
-        diagnostics.append(_file_error(folder.folder / "pool.yaml", "pool.yaml holds no NodePool document"))
+    pool_file = folder.folder / "pool.yaml"
+    if not folder.pool_documents and str(pool_file) not in unreadable:
+        diagnostics.append(_file_error(pool_file, "pool.yaml holds no NodePool document"))
     fleets = _parse_fleets(folder.fleet_documents, diagnostics)
     if len(pool_models) != 1:
         return None, diagnostics

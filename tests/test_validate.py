@@ -867,3 +867,11 @@ def test_bundled_kubernetes_version(fleets: Path, version: str) -> None:
     write_pool(fleets)
     result = validate("--kubernetes-version", version)
     assert result.exit_code == 0, result.stderr
+
+
+def test_a_broken_pool_file_gets_one_error_not_a_second_about_its_missing_nodepool(fleets: Path) -> None:
+    write_pool(fleets, files={"pool.yaml": POOL.replace("kind: NodePool", "kind: [NodePool"), "fleet.yaml": FLEET})
+    result = validate()
+    assert result.exit_code == 1
+    errors = [line for line in result.stderr.splitlines() if ": error: " in line]
+    assert len(errors) == 1 and "YAML syntax error" in errors[0], result.stderr
