@@ -168,7 +168,7 @@ def pyyaml_seconds(root: Path, sample: int) -> tuple[float, int]:
     compiled = compile_pools(validate_fleets(load_fleets(root / "fleets"), version), version)
     pods = []
     for pool in compiled.pools:
-        addresses = {node.name: node.address for node in pool.source.model.spec.nodes}
+        addresses = pool.source.addresses
         fleets = {fleet.name: fleet for fleet in pool.source.fleets}
         shapes = {name: pod_object(pool.source, fleet) for name, fleet in fleets.items()}
         for server in pool.allocation.servers:

@@ -89,7 +89,6 @@ class PodShape:
 
     fleet: FleetSource
     template: Template
-    ports: tuple[Port, ...]
 
     def values(self, server: Server, address: str) -> dict[str, str | int]:
         values: dict[str, str | int] = {"server": server.name, "node": server.node, "address": address}
@@ -166,15 +165,12 @@ def _container_ports(port: Port) -> Iterator[dict[str, Any]]:
 
 
 def pod_shapes(pool: PoolSource) -> dict[str, PodShape]:
-    return {
-        fleet.name: PodShape(fleet, compile_template(pod_object(pool, fleet)), tuple(fleet.model.spec.ports))
-        for fleet in pool.fleets
-    }
+    return {fleet.name: PodShape(fleet, compile_template(pod_object(pool, fleet))) for fleet in pool.fleets}
 
 
 def fleet_units(pool: PoolSource, allocation: Allocation, shapes: dict[str, PodShape]) -> list[Unit]:
     """One unit per slice of each fleet's ordinals; Pods in ordinal order inside it."""
-    addresses = {node.name: node.address for node in pool.model.spec.nodes}
+    addresses = pool.addresses
     unit_size = pool.model.spec.unitSize
     grouped: dict[str, list[str]] = {}
     for server in allocation.servers:
@@ -190,7 +186,7 @@ def endpoint_entry(server: Server, address: str) -> dict[str, Any]:
 
 def endpoints_configmaps(pool: PoolSource, allocation: Allocation) -> list[dict[str, Any]]:
     """One ConfigMap per fleet unit (so none nears 1 MiB): server name -> one JSON line."""
-    addresses = {node.name: node.address for node in pool.model.spec.nodes}
+    addresses = pool.addresses
     unit_size = pool.model.spec.unitSize
     grouped: dict[str, dict[str, str]] = {}
     for server in allocation.servers:
@@ -206,7 +202,7 @@ def endpoints_configmaps(pool: PoolSource, allocation: Allocation) -> list[dict[
                     "namespace": pool.model.spec.namespace,
                     "labels": {MANAGED_BY_LABEL: MANAGER, POOL_LABEL: pool.name, FLEET_LABEL: unit.rpartition("-")[0]},
                 },
-                "data": dict(sorted(entries.items())),
+                "data": entries,
             }
         )
         for unit, entries in sorted(grouped.items())

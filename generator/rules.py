@@ -59,6 +59,11 @@ class PoolSource:
     def name(self) -> str:
         return self.model.metadata.name
 
+    @property
+    def addresses(self) -> dict[str, str]:
+        """Node name -> the address clients dial."""
+        return {node.name: node.address for node in self.model.spec.nodes}
+
 
 @dataclass(frozen=True, slots=True)
 class Validated:

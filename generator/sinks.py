@@ -134,7 +134,7 @@ def endpoint_rows(compiled: Compiled, fleets: tuple[str, ...]) -> list[dict]:
     """One row per server (pool, fleet, ordinal order), optionally only of some fleets."""
     rows = []
     for pool in compiled.pools:
-        addresses = {node.name: node.address for node in pool.source.model.spec.nodes}
+        addresses = pool.source.addresses
         for server in pool.allocation.servers:
             if not fleets or server.fleet in fleets:
                 entry = endpoint_entry(server, addresses[server.node])

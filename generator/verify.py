@@ -40,7 +40,7 @@ def verify_pool(
     kubernetes_version: str,
 ) -> list[Diagnostic]:
     found: list[Diagnostic] = []
-    addresses = {node.name: node.address for node in pool.model.spec.nodes}
+    addresses = pool.addresses
     first_servers: dict[str, Server] = {}
     for server in allocation.servers:
         first_servers.setdefault(server.fleet, server)
@@ -76,18 +76,19 @@ def schema_problems(obj: dict[str, Any], kubernetes_version: str) -> list[kube.S
 
 def conflicts(pool: PoolSource, allocation: Allocation) -> Iterator[str]:
     """Every broken guarantee: a number twice on a node, outside its range, reserved, or a bad name."""
-    fleets = {fleet.name: fleet for fleet in pool.fleets}
+    port_specs = {fleet.name: {port.name: port for port in fleet.model.spec.ports} for fleet in pool.fleets}
     ranges = {name: (r.min, r.max) for name, r in pool.model.spec.portRanges.items()}
     holders: dict[tuple[str, int], str] = {}
     for server in allocation.servers:
         if kube.dns1123_label_problem(server.name):
             yield f"server name {server.name!r} {kube.dns1123_label_problem(server.name)}"
-        specs = {port.name: port for port in fleets[server.fleet].model.spec.ports}
+        specs = port_specs[server.fleet]
         for port_name, number in server.host_ports:
             spec = specs[port_name]
-            owner = holders.setdefault((server.node, number), f"{server.name}/{port_name}")
-            if owner != f"{server.name}/{port_name}":
-                yield f"hostPort {number} on node {server.node} is held by {owner} and {server.name}/{port_name}"
+            holder = f"{server.name}/{port_name}"
+            owner = holders.setdefault((server.node, number), holder)
+            if owner != holder:
+                yield f"hostPort {number} on node {server.node} is held by {owner} and {holder}"
             if spec.portPolicy == "Static" and number != spec.hostPort:
                 yield f"{server.name}/{port_name} got {number} instead of its Static port {spec.hostPort}"
             if spec.portPolicy != "Static" and not ranges[spec.range][0] <= number <= ranges[spec.range][1]:
