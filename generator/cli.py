@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
@@ -20,7 +20,8 @@ from .edit import Proposal
 from .load import load_fleets, load_gitops
 from .pipeline import Compiled, compile_pools
 from .plan import plan_markdown, plan_text
-from .report import ExitCode, print_diagnostics
+from .record import PoolRecord, pools_overlap
+from .report import ExitCode, diagnostics_text, print_diagnostics
 from .rules import Validated, validate_fleets
 from .schema import schema_text
 from .settings import Settings
@@ -91,24 +92,47 @@ def _out_option(function: Callable[..., Any]) -> Callable[..., Any]:
     )(function)
 
 
-def _validated(settings: Settings) -> tuple[Validated, GitOpsSource | None]:
-    """The fleet files and fleets/gitops.yaml, checked together so that every problem prints once."""
-    loaded = load_fleets(settings.fleets, settings.pools)
+def _validated(settings: Settings, reused: Sequence[PoolRecord] = ()) -> tuple[Validated, GitOpsSource | None]:
+    """The fleet files and fleets/gitops.yaml, checked together so that every problem prints once; the
+    folders of `reused` pools are not read."""
+    skipped = {record.name for record in reused}
+    loaded = load_fleets(settings.fleets, settings.pools, skipped)
     validated = validate_fleets(loaded, settings.kubernetes_version)
     documents, found = load_gitops(settings.fleets)
-    pool_names = None if settings.pools else [pool.name for pool in loaded.pools]
+    pool_names = None if settings.pools else [*(pool.name for pool in loaded.pools), *skipped]
     gitops, more = parse_gitops(documents, validated.pools, pool_names)
     return replace(validated, diagnostics=tuple(sorted({*validated.diagnostics, *found, *more}))), gitops
 
 
-def _compile(settings: Settings) -> Compiled | None:
-    """Load, validate and compile; print every diagnostic once. None when there was an error."""
-    validated, gitops = _validated(settings)
+def _compile(settings: Settings, prior: stamp.Prior = stamp.NOTHING) -> Compiled | None:
+    """Load, validate and compile (all but the pools `prior` vouches for); print every diagnostic once.
+    None when there was an error.
+
+    The rules that span pools see a reused pool only through its record, so on any error, or when a record
+    says that two pools share a node or a namespace, every pool is read again: the diagnostics then name
+    both places, exactly as a render from nothing would.
+    """
+    validated, gitops = _validated(settings, prior.reused)
+    if prior.reused and has_errors(validated.diagnostics):
+        return _compile(settings)
     if has_errors(validated.diagnostics):
         print_diagnostics(validated.diagnostics)
         return None
-    compiled = compile_pools(validated, settings.kubernetes_version, gitops)
+    compiled = compile_pools(validated, settings.kubernetes_version, gitops, prior.reused)
+    if prior.reused and pools_overlap(compiled.records):
+        return _compile(settings)
     return None if print_diagnostics(compiled.diagnostics) is ExitCode.FAILED else compiled
+
+
+def _prior(settings: Settings) -> stamp.Prior:
+    """What the stamp vouches for; when it is everything, the warnings of the render it certifies are
+    printed again. A --pool run trusts nothing."""
+    if settings.pools:
+        return stamp.NOTHING
+    prior = stamp.prior(settings.fleets, settings.out, settings.stamp_key)
+    if prior.whole:
+        click.echo(diagnostics_text(prior.diagnostics), err=True, nl=False)
+    return prior
 
 
 @cli.command()
@@ -119,10 +143,11 @@ def _compile(settings: Settings) -> Compiled | None:
 def render(fleets: Path, out: Path, pools: tuple[str, ...], kubernetes_version: str) -> None:
     """Write rendered/ and the pools' allocations.lock files."""
     settings = _settings(fleets, pools, kubernetes_version, out)
-    if _unchanged_since_last_render(settings):
+    prior = _prior(settings)
+    if prior.whole:
         click.echo("wrote 0 files: nothing changed since the last render (its stamp matches)")
         return
-    compiled = _compile(settings)
+    compiled = _compile(settings, prior)
     if compiled is None:
         sys.exit(ExitCode.FAILED)
     written = sinks.write(compiled, settings.out, settings.pools)
@@ -132,21 +157,14 @@ def render(fleets: Path, out: Path, pools: tuple[str, ...], kubernetes_version: 
         click.echo("fleetgen: refusing to write; nothing was changed", err=True)
         sys.exit(ExitCode.FAILED)
     sinks.certify(compiled, settings)
-    for pool in compiled.pools:
-        click.echo(sinks.pool_summary(pool))
+    for record in compiled.records:
+        click.echo(record.summary)
     changes = written.changes
+    reused = sum(len(record.units) for record in compiled.records if record.name in compiled.reused)
     click.echo(
         f"wrote {len(changes.written)} files, removed {len(changes.removed)}, "
-        f"{changes.unchanged} unchanged; {len(written.locks)} locks updated"
+        f"{changes.unchanged + reused} unchanged; {len(written.locks)} locks updated"
     )
-
-
-def _unchanged_since_last_render(settings: Settings) -> bool:
-    """True when the stamp certifies the repository; the render's warnings are printed again."""
-    replay = None if settings.pools else stamp.fresh_replay(settings.fleets, settings.out, settings.stamp_key)
-    if replay is not None:
-        click.echo(replay, err=True, nl=False)
-    return replay is not None
 
 
 @cli.command()
@@ -157,10 +175,11 @@ def _unchanged_since_last_render(settings: Settings) -> bool:
 def check(fleets: Path, out: Path, pools: tuple[str, ...], kubernetes_version: str) -> None:
     """Exit 1 when rendered/ or a lock is not what render would write."""
     settings = _settings(fleets, pools, kubernetes_version, out)
-    if _unchanged_since_last_render(settings):
+    prior = _prior(settings)
+    if prior.whole:
         click.echo(f"{settings.out}: up to date")
         return
-    compiled = _compile(settings)
+    compiled = _compile(settings, prior)
     if compiled is None:
         sys.exit(ExitCode.FAILED)
     staleness = sinks.compare(compiled, settings.out, settings.pools)

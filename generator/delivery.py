@@ -10,7 +10,7 @@ unit. Everything here is pure: documents and units in, diagnostics and file byte
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -22,6 +22,7 @@ from .emit import emit_all
 from .load import Document
 from .model import API_VERSION, Metadata, Strict
 from .parse import translate_errors
+from .record import PoolRecord
 from .render import MANAGER, NETWORK_UNIT, POOL_LABEL, canonical
 from .rules import MANAGED_BY_LABEL, PoolSource
 
@@ -184,12 +185,11 @@ def _entry_cluster(source: GitOpsSource, pool: str) -> str | None:
     return entry.cluster if entry else None
 
 
-def target(source: GitOpsSource, pool: PoolSource, paths: Iterable[str]) -> Target:
+def target(source: GitOpsSource, pool: PoolRecord) -> Target:
     """Where the pool goes (the gitops.yaml entry, else the pool file, else Argo CD's local cluster) and its
-    units, the first segments of its rendered paths."""
-    cluster = _entry_cluster(source, pool.name) or pool.model.spec.cluster or IN_CLUSTER
-    units = tuple(sorted({path.split("/", 1)[0] for path in paths}))
-    return Target(pool.name, cluster, pool.model.spec.namespace, units)
+    units; a record, so that a pool the render reuses unread has its delivery objects too."""
+    cluster = _entry_cluster(source, pool.name) or pool.cluster or IN_CLUSTER
+    return Target(pool.name, cluster, pool.namespace, pool.units)
 
 
 # --- objects ----------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ diagnostic needs one.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -88,8 +88,9 @@ class Loaded:
     diagnostics: tuple[Diagnostic, ...]
 
 
-def load_fleets(root: Path, pool_names: tuple[str, ...] = ()) -> Loaded:
-    """Read every pool folder under `root` (or only the named ones) in sorted path order."""
+def load_fleets(root: Path, pool_names: tuple[str, ...] = (), skip: Collection[str] = ()) -> Loaded:
+    """Read every pool folder under `root` (or only the named ones, and never those in `skip`) in sorted
+    path order."""
     diagnostics: list[Diagnostic] = []
     if not root.is_dir():
         diagnostics.append(error(str(root), 0, 0, "fleets folder not found", "pass --fleets DIR"))
@@ -103,7 +104,7 @@ def load_fleets(root: Path, pool_names: tuple[str, ...] = ()) -> Loaded:
     ]
     pools = []
     for folder in folders:
-        if pool_names and folder.name not in pool_names:
+        if (pool_names and folder.name not in pool_names) or folder.name in skip:
             continue
         pool, found = _load_pool_folder(folder)
         diagnostics += found

@@ -5,8 +5,9 @@ render, check and plan all run this and differ only in what they do with the res
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from .allocate import Allocation, FleetSpec, NodeSpec, PoolSpec, PortSpec, allocate, locked_servers
@@ -14,6 +15,7 @@ from .delivery import GitOpsSource, delivery_files, target
 from .diagnostics import Diagnostic, error, warning
 from .firewall import firewall_objects
 from .lock import LockedServer, lock_text, parse_lock
+from .record import PoolRecord
 from .render import (
     MANAGER,
     POOL_LABEL,
@@ -42,27 +44,67 @@ class PoolOutput:
     def name(self) -> str:
         return self.source.name
 
+    def record(self, diagnostics: Iterable[Diagnostic]) -> PoolRecord:
+        """What a later render needs of this pool to reuse it; `diagnostics` are the whole render's."""
+        spec = self.source.model.spec
+        folder = self.source.folder
+        servers = self.allocation.servers
+        nodes = len({server.node for server in servers})
+        return PoolRecord(
+            name=self.name,
+            cluster=spec.cluster,
+            namespace=spec.namespace,
+            nodes=tuple(node.name for node in spec.nodes),
+            units=tuple(sorted({path.split("/", 1)[0] for path in self.files})),
+            summary=f"{self.name}: {len(servers)} servers on {nodes} nodes, {len(self.files)} units",
+            diagnostics=tuple(sorted(d for d in diagnostics if Path(d.path).is_relative_to(folder))),
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class Compiled:
-    pools: tuple[PoolOutput, ...]
-    diagnostics: tuple[Diagnostic, ...]
+    pools: tuple[PoolOutput, ...]  # the pools rendered this time
+    diagnostics: tuple[Diagnostic, ...]  # all of them, reused pools' warnings included, as a full render's
     delivery: dict[str, bytes] = field(default_factory=dict)  # files under rendered/_delivery/
+    records: tuple[PoolRecord, ...] = ()  # every pool's, rendered or reused, by name
+    reused: frozenset[str] = frozenset()  # pools left as they are on disk
+
+    @property
+    def shared_diagnostics(self) -> tuple[Diagnostic, ...]:
+        """The diagnostics no pool's record holds (gitops.yaml's)."""
+        held = {d for record in self.records for d in record.diagnostics}
+        return tuple(d for d in self.diagnostics if d not in held)
 
 
-def compile_pools(validated: Validated, kubernetes_version: str, gitops: GitOpsSource | None = None) -> Compiled:
-    """The whole render in memory; any error diagnostic means nothing may be written."""
+def compile_pools(
+    validated: Validated,
+    kubernetes_version: str,
+    gitops: GitOpsSource | None = None,
+    reused: Sequence[PoolRecord] = (),
+) -> Compiled:
+    """The whole render in memory; any error diagnostic means nothing may be written.
+
+    `reused` are the records of pools the stamp vouches for: they are not in `validated`, their files stay
+    as they are, and they take part only in the delivery objects and the diagnostics.
+    """
     diagnostics = list(validated.diagnostics)
     outputs = []
     for pool in validated.pools:
         output, found = _compile_pool(pool, kubernetes_version)
         diagnostics += found
         outputs.append(output)
+    diagnostics += [d for record in reused for d in record.diagnostics]
+    records = sorted([*(out.record(diagnostics) for out in outputs), *reused], key=_record_name)
     delivery: dict[str, bytes] = {}
     if gitops is not None:
-        delivery, found = delivery_files(gitops, [target(gitops, out.source, out.files) for out in outputs])
+        delivery, found = delivery_files(gitops, [target(gitops, record) for record in records])
         diagnostics += found
-    return Compiled(tuple(outputs), tuple(sorted(set(diagnostics))), delivery)
+    reused_names = frozenset(record.name for record in reused)
+    return Compiled(tuple(outputs), tuple(sorted(set(diagnostics))), delivery, tuple(records), reused_names)
+
+
+def _record_name(record: PoolRecord) -> str:
+    return record.name
 
 
 def _compile_pool(pool: PoolSource, kubernetes_version: str) -> tuple[PoolOutput, list[Diagnostic]]:

@@ -14,7 +14,6 @@ from .lock import parse_lock
 from .pipeline import Compiled, PoolOutput
 from .plan import PoolPlan, plan_pool
 from .render import MANIFEST, NETWORK_UNIT, endpoint_entry, template_hash
-from .report import diagnostics_text
 from .security import plan_notice
 from .settings import Settings
 from .usage import pool_usage
@@ -40,7 +39,7 @@ class Written:
 
 def write(compiled: Compiled, out: Path, pools: tuple[str, ...]) -> Written:
     """The rendered tree first, each pool swapped in whole, then the locks (the next render converges)."""
-    changes = apply_tree(out, desired_tree(compiled), pools or None)
+    changes = apply_tree(out, desired_tree(compiled), pools or None, compiled.reused)
     if changes.conflicts:
         return Written(changes, ())
     locks = tuple(
@@ -67,7 +66,7 @@ class Staleness:
 
 
 def compare(compiled: Compiled, out: Path, pools: tuple[str, ...]) -> Staleness:
-    changes = diff_tree(out, desired_tree(compiled), pools or None)
+    changes = diff_tree(out, desired_tree(compiled), pools or None, compiled.reused)
     stale_locks = tuple(
         str(pool.source.lock_path) for pool in compiled.pools if (pool.source.lock_text or "") != pool.lock_text
     )
@@ -75,7 +74,7 @@ def compare(compiled: Compiled, out: Path, pools: tuple[str, ...]) -> Staleness:
 
 
 def describe(compiled: Compiled, out: Path, pools: tuple[str, ...]) -> list[PoolPlan]:
-    changes = diff_tree(out, desired_tree(compiled), pools or None)
+    changes = diff_tree(out, desired_tree(compiled), pools or None, compiled.reused)
     touched = [*changes.written, *changes.removed]
     plans = []
     for pool in compiled.pools:
@@ -124,12 +123,6 @@ def _firewall_plan(pool: PoolOutput, out: Path) -> FirewallPlan:
     return firewall_plan(pool.source, pool.allocation, old, pool.files.get(path))
 
 
-def pool_summary(pool: PoolOutput) -> str:
-    nodes = {server.node for server in pool.allocation.servers}
-    units = len(pool.files)
-    return f"{pool.name}: {len(pool.allocation.servers)} servers on {len(nodes)} nodes, {units} units"
-
-
 def endpoint_rows(compiled: Compiled, fleets: tuple[str, ...]) -> list[dict]:
     """One row per server (pool, fleet, ordinal order), optionally only of some fleets."""
     rows = []
@@ -166,5 +159,5 @@ def certify(compiled: Compiled, settings: Settings) -> None:
     if settings.pools:
         stamp.remove_stamp(settings.out)
     else:
-        replay = diagnostics_text(compiled.diagnostics)
-        stamp.write_stamp(settings.fleets, settings.out, settings.stamp_key, replay)
+        shared = compiled.shared_diagnostics
+        stamp.write_stamp(settings.fleets, settings.out, settings.stamp_key, compiled.records, shared)

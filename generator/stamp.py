@@ -1,27 +1,38 @@
-"""Stamp: a digest of every input and output, so an unchanged repository is recognised without a render.
+"""Stamp: digests of every input and output, so that unchanged pools are recognised without rendering them.
 
-A full render ends by writing `rendered/.fleetgen-stamp`: the digest of fleetgen's own code, the
-settings, every file under the fleets folder (locks included) and every file it owns under rendered/.
-Rendering with the lock it just wrote changes nothing (guarantee 3), so when the digest of what is on
-disk equals the stamp, render would write nothing and check would pass: both can stop there. Anything
-else (an edited file, a new fleetgen, another --kubernetes-version) changes the digest and runs the
-whole pipeline. The stamp is not YAML, and a dot-file, so neither Argo CD nor Flux reads it.
+A render ends by writing `rendered/.fleetgen-stamp`. Its header holds the digest of fleetgen's own code and
+the settings, of what lies outside the pool folders (fleets/gitops.yaml, files beside the pools) and of
+rendered/_delivery; then one line per pool holds the digest of `fleets/<pool>/` (lock included) with
+`rendered/<pool>/`, and the pool's record (`record.PoolRecord`).
+
+Rendering with the lock it just wrote changes nothing (guarantee 3), and a pool's files depend on nothing
+outside its own folder, so a pool whose digest still matches would be rendered to exactly what is on disk:
+render and check reuse it unread. When everything matches, they stop before reading any fleet file. Anything
+else (an edited file, a new fleetgen, another --kubernetes-version, a changed gitops.yaml) makes the pools
+concerned, or all of them, render again. One line per pool also lets git merge the stamps of two pull
+requests that changed different pools. The stamp is not YAML, and a dot-file, so neither Argo CD nor Flux
+reads it.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from functools import cache
 from importlib import metadata
 from pathlib import Path
 
+from .delivery import DELIVERY_FOLDER
+from .diagnostics import Diagnostic
+from .record import PoolRecord, diagnostics_from_json, diagnostics_to_json
 from .write import write_file_atomic
 
 STAMP_FILE = ".fleetgen-stamp"
 _DEPENDENCIES = ("kubernetes-validate", "pydantic", "PyYAML", "jsonschema")
-_FORMAT = "fleetgen stamp v1"
+_FORMAT = "fleetgen stamp v2"
 
 
 @cache
@@ -29,9 +40,9 @@ def code_fingerprint() -> str:
     """fleetgen's own files and its dependencies' versions: a changed fleetgen never trusts an old stamp."""
     digest = hashlib.sha256(_FORMAT.encode())
     package = Path(__file__).resolve().parent
-    for path in _files(package):
-        if path.suffix != ".pyc":
-            digest.update(str(path.relative_to(package)).encode() + b"\0" + path.read_bytes())
+    for relative, content in _tree(package):
+        if not relative.endswith(".pyc"):
+            digest.update(relative.encode() + b"\0" + content)
     for name in _DEPENDENCIES:
         digest.update(f"{name}={_version(name)}\0".encode())
     return digest.hexdigest()
@@ -44,41 +55,159 @@ def _version(name: str) -> str:
         return "-"
 
 
-def _files(root: Path) -> Iterator[Path]:
-    """Regular files below `root` in sorted order, never through a link; none when root is missing."""
+def _tree(root: Path) -> Iterator[tuple[str, bytes]]:
+    """(posix path below `root`, content) in sorted order; a link is never followed and stands for its target
+    text, so adding, removing or re-pointing one changes the digest. Nothing when root is not a folder."""
     if root.is_symlink() or not root.is_dir():
         return
     for directory, folders, files in os.walk(root):
-        folders[:] = sorted(f for f in folders if f not in ("__pycache__",) and not f.startswith(".fleetgen"))
         base = Path(directory)
-        for name in sorted(files):
+        links = sorted(name for name in folders if (base / name).is_symlink())
+        skipped = {*links, "__pycache__"}
+        folders[:] = sorted(f for f in folders if f not in skipped and not f.startswith(".fleetgen"))
+        for name in sorted([*files, *links]):
             path = base / name
-            if not path.is_symlink() and name != STAMP_FILE:
-                yield path
+            relative = path.relative_to(root).as_posix()
+            if path.is_symlink():
+                yield relative, b"link\0" + os.readlink(path).encode()
+            elif name != STAMP_FILE:
+                yield relative, path.read_bytes()
 
 
-def repository_digest(fleets: Path, out: Path, settings: str) -> str:
-    """The digest of code, settings, inputs and outputs as they are on disk now."""
-    digest = hashlib.sha256(f"{code_fingerprint()}\0{settings}\0".encode())
-    for label, root in (("fleets", fleets), ("rendered", out)):
-        for path in _files(root):
-            digest.update(f"{label}/{path.relative_to(root).as_posix()}\0".encode())
-            digest.update(hashlib.sha256(path.read_bytes()).digest())
+def _digest(parts: Iterable[tuple[str, Path]]) -> str:
+    """One digest of several trees (or single files), each under its label."""
+    digest = hashlib.sha256()
+    for label, root in parts:
+        entries = _tree(root) if root.is_dir() and not root.is_symlink() else _single(root)
+        for relative, content in entries:
+            digest.update(f"{label}/{relative}\0".encode())
+            digest.update(hashlib.sha256(content).digest())
     return digest.hexdigest()
 
 
-def fresh_replay(fleets: Path, out: Path, settings: str) -> str | None:
-    """The warnings the certified render printed, when the repository is unchanged since; else None."""
-    stamp = out / STAMP_FILE
-    if stamp.is_symlink() or not stamp.is_file():
+def _single(path: Path) -> Iterator[tuple[str, bytes]]:
+    if path.is_symlink():
+        yield "", b"link\0" + os.readlink(path).encode()
+    elif path.is_file():
+        yield "", path.read_bytes()
+
+
+@dataclass(frozen=True, slots=True)
+class Survey:
+    """The repository as it is on disk now: digests of the settings, the shared part, and each pool."""
+
+    key: str  # code and settings
+    shared: str  # fleets/ beside the pool folders, rendered/ beside the pools and _delivery
+    delivery: str  # rendered/_delivery
+    pools: dict[str, str | None]  # pool folder -> digest of its inputs and outputs (None: behind a link)
+
+
+def survey(fleets: Path, out: Path, settings: str) -> Survey:
+    pools = sorted(entry.name for entry in _entries(fleets) if entry.is_dir())
+    digests = {
+        name: None if (fleets / name).is_symlink() else _digest([("fleets", fleets / name), ("rendered", out / name)])
+        for name in pools
+    }
+    shared = [("fleets", entry) for entry in _entries(fleets) if entry.name not in digests]
+    ignored = {*digests, DELIVERY_FOLDER}
+    shared += [("rendered", entry) for entry in _entries(out) if entry.name not in ignored]
+    key = hashlib.sha256(f"{code_fingerprint()}\0{settings}".encode()).hexdigest()
+    return Survey(key, _digest(shared), _digest([("delivery", out / DELIVERY_FOLDER)]), digests)
+
+
+def _entries(folder: Path) -> list[Path]:
+    """Non-dot entries of a folder, sorted by name; none when it is missing or a link."""
+    if folder.is_symlink() or not folder.is_dir():
+        return []
+    return sorted((entry for entry in folder.iterdir() if not entry.name.startswith(".")), key=lambda p: p.name)
+
+
+@dataclass(frozen=True, slots=True)
+class Stamp:
+    survey: Survey
+    records: dict[str, PoolRecord]
+    shared_diagnostics: tuple[Diagnostic, ...]  # warnings outside the pool folders (gitops.yaml)
+
+
+def read_stamp(fleets: Path, out: Path) -> Stamp | None:
+    """The stamp on disk, or None when there is none or it cannot be read (the whole repository renders)."""
+    path = out / STAMP_FILE
+    if path.is_symlink() or not path.is_file():
         return None
-    recorded, _, replay = stamp.read_text(encoding="utf-8", errors="replace").partition("\n")
-    return replay if recorded == repository_digest(fleets, out, settings) else None
+    lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    if len(lines) < 2 or lines[0] != _FORMAT:
+        return None
+    try:
+        header = json.loads(lines[1])
+        rows = [json.loads(line) for line in lines[2:]]
+        records = {row["pool"]: PoolRecord.from_json(row["record"], fleets) for row in rows}
+        digests = {row["pool"]: _text(row["digest"]) for row in rows}
+        found = Survey(_text(header["key"]), _text(header["shared"]), _text(header["delivery"]), digests)
+        return Stamp(found, records, diagnostics_from_json(header["diagnostics"], fleets))
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None
 
 
-def write_stamp(fleets: Path, out: Path, settings: str, replay: str) -> None:
-    """Certify the repository as it is now; `replay` is what a render printed to stderr (warnings)."""
-    write_file_atomic(out / STAMP_FILE, f"{repository_digest(fleets, out, settings)}\n{replay}".encode())
+def _text(value: object) -> str:
+    if not isinstance(value, str):
+        raise TypeError("expected text")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Prior:
+    """What the stamp vouches for: every pool and the shared part (`whole`), or some pools, or nothing."""
+
+    whole: bool
+    reused: tuple[PoolRecord, ...]
+    shared_diagnostics: tuple[Diagnostic, ...]
+
+    @property
+    def diagnostics(self) -> tuple[Diagnostic, ...]:
+        """Every warning the render that wrote the stamp printed, when `whole`."""
+        return tuple(sorted({*self.shared_diagnostics, *(d for r in self.reused for d in r.diagnostics)}))
+
+
+NOTHING = Prior(False, (), ())
+
+
+def prior(fleets: Path, out: Path, settings: str) -> Prior:
+    stamp = read_stamp(fleets, out)
+    if stamp is None:
+        return NOTHING
+    now, then = survey(fleets, out, settings), stamp.survey
+    if (now.key, now.shared) != (then.key, then.shared):
+        return NOTHING
+    reused = tuple(
+        stamp.records[name]
+        for name, digest in sorted(now.pools.items())
+        if digest is not None and then.pools.get(name) == digest
+    )
+    whole = now.delivery == then.delivery and len(reused) == len(now.pools)
+    return Prior(whole, reused, stamp.shared_diagnostics)
+
+
+def write_stamp(
+    fleets: Path, out: Path, settings: str, records: Iterable[PoolRecord], shared_diagnostics: Iterable[Diagnostic]
+) -> None:
+    """Certify the repository as it is now: every pool's record, and the warnings found outside the pools."""
+    now = survey(fleets, out, settings)
+    by_name = {record.name: record for record in records}
+    header = {
+        "key": now.key,
+        "shared": now.shared,
+        "delivery": now.delivery,
+        "diagnostics": diagnostics_to_json(shared_diagnostics, fleets),
+    }
+    lines = [_FORMAT, _json(header)]
+    for name, digest in sorted(now.pools.items()):
+        if digest is not None and name in by_name:
+            lines.append(_json({"pool": name, "digest": digest, "record": by_name[name].to_json(fleets)}))
+    write_file_atomic(out / STAMP_FILE, ("\n".join(lines) + "\n").encode("utf-8"))
+
+
+def _json(value: object) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def remove_stamp(out: Path) -> None:
