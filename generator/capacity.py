@@ -12,9 +12,9 @@ import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
-from .allocate import USAGE_WARNING_PERCENT, Allocation, FleetSpec, PoolSpec, Shortfall, allocate
+from .allocate import USAGE_WARNING_PERCENT, Allocation, FleetSpec, PoolSpec, Shortfall
 from .lock import LockedServer, parse_lock
-from .pipeline import pool_spec
+from .pipeline import allocate_honestly, pool_spec
 from .rules import PoolSource
 from .usage import Use, node_usage, pool_usage
 
@@ -60,7 +60,7 @@ def pool_capacity(pool: PoolSource) -> PoolCapacity:
     """Use per pool and node as the next render would leave it (the lock on disk kept), and each fleet's room."""
     spec = pool_spec(pool)
     previous = parse_lock(pool.lock_text or "").entries
-    allocation = allocate(spec, previous)
+    allocation, _ = allocate_honestly(spec, previous)
     rooms = tuple(
         FleetRoom(fleet.name, fleet.replicas, most_replicas(spec, previous, fleet.name, allocation))
         for fleet in sorted(spec.fleets, key=lambda f: f.name)
@@ -75,17 +75,18 @@ def pool_capacity(pool: PoolSource) -> PoolCapacity:
 
 
 def most_replicas(spec: PoolSpec, previous: Previous, fleet: str, current: Allocation | None = None) -> int | None:
-    """The largest replicas of `fleet` for which the allocator places every server of the pool; None when even 0
-    leaves a shortfall. The search keeps "lo fits, hi does not" at every step, so the answer fits and one more
-    does not, whatever the allocator's heuristics do in between. `current` is the allocation of `spec` as is.
+    """The largest replicas of `fleet` for which a render places every server of the pool (keeping the lock,
+    or placing afresh when only that fits); None when even 0 leaves a shortfall. The search keeps "lo fits,
+    hi does not" at every step, so the answer fits and one more does not, whatever the allocator's
+    heuristics do in between. `current` is the allocation of `spec` as is.
     """
     replicas = _fleet(spec, fleet).replicas
-    current = current or allocate(spec, previous)
+    current = current or allocate_honestly(spec, previous)[0]
 
     def fits(count: int) -> bool:
         if count == replicas:
             return not current.shortfalls
-        return not allocate(with_replicas(spec, fleet, count), previous).shortfalls
+        return not allocate_honestly(with_replicas(spec, fleet, count), previous)[0].shortfalls
 
     if not fits(replicas):
         return None if replicas == 0 or not fits(0) else _bisect(fits, 0, replicas)

@@ -111,7 +111,7 @@ def _compile_pool(pool: PoolSource, kubernetes_version: str) -> tuple[PoolOutput
     previous = parse_lock(pool.lock_text or "")
     diagnostics = [warning(str(pool.lock_path), 0, 0, message) for message in previous.warnings]
     spec = pool_spec(pool)
-    allocation, moved = _allocate_honestly(spec, previous.entries)
+    allocation, moved = allocate_honestly(spec, previous.entries)
     if moved:
         message = f"pool {pool.name!r}: the locked placement cannot all be kept; placed afresh, {moved} servers move"
         diagnostics.append(warning(str(pool.lock_path), 0, 0, message, "review the moves with `fleetgen plan`"))
@@ -143,7 +143,7 @@ def _allocation_diagnostics(pool: PoolSource, allocation: Allocation) -> list[Di
     return found
 
 
-def _allocate_honestly(spec: PoolSpec, previous: Mapping[tuple[str, int], LockedServer]) -> tuple[Allocation, int]:
+def allocate_honestly(spec: PoolSpec, previous: Mapping[tuple[str, int], LockedServer]) -> tuple[Allocation, int]:
     """Keep the lock's placement when everything fits with it; when keeping it leaves servers out but a
     placement from nothing fits them all, take that (and say how many move): capacity is only ever
     reported as exhausted when it is."""

@@ -249,7 +249,7 @@ def test_scaling_to_the_number_capacity_gives_fits_and_one_more_does_not(case: A
 
 def test_the_search_asks_the_allocator_only_a_few_times(monkeypatch: pytest.MonkeyPatch) -> None:
     """The first probe is an estimate from the free room, so a plain pool needs about two allocations."""
-    from generator import capacity
+    from generator import pipeline
     from generator.allocate import FleetSpec, NodeSpec, PoolSpec, PortSpec, allocate
 
     calls = []
@@ -258,7 +258,7 @@ def test_the_search_asks_the_allocator_only_a_few_times(monkeypatch: pytest.Monk
         calls.append(spec)
         return allocate(spec, previous)
 
-    monkeypatch.setattr(capacity, "allocate", counted)
+    monkeypatch.setattr(pipeline, "allocate", counted)
     nodes = tuple(NodeSpec(f"n{i}", f"192.0.2.{i}", pods=110) for i in range(1, 51))
     fleet = FleetSpec("big", 1000, ports=(PortSpec("game"),))
     spec = PoolSpec("p", nodes, (("default", 7000, 7999),), (), (fleet,))
