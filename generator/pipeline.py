@@ -45,9 +45,13 @@ class PoolOutput:
         return self.source.name
 
     def record(self, diagnostics: Iterable[Diagnostic]) -> PoolRecord:
-        """What a later render needs of this pool to reuse it; `diagnostics` are the whole render's."""
+        """What a later render needs of this pool to reuse it; `diagnostics` are the whole render's.
+
+        The record keeps the warnings a render of the pool as written would print again: those about the
+        old lock (unreadable, not kept) are gone once the new lock is written, so they are left out.
+        """
         spec = self.source.model.spec
-        folder = self.source.folder
+        folder, lock = self.source.folder, str(self.source.lock_path)
         servers = self.allocation.servers
         nodes = len({server.node for server in servers})
         return PoolRecord(
@@ -57,7 +61,7 @@ class PoolOutput:
             nodes=tuple(node.name for node in spec.nodes),
             units=tuple(sorted({path.split("/", 1)[0] for path in self.files})),
             summary=f"{self.name}: {len(servers)} servers on {nodes} nodes, {len(self.files)} units",
-            diagnostics=tuple(sorted(d for d in diagnostics if Path(d.path).is_relative_to(folder))),
+            diagnostics=tuple(sorted(d for d in diagnostics if Path(d.path).is_relative_to(folder) and d.path != lock)),
         )
 
 
@@ -71,9 +75,12 @@ class Compiled:
 
     @property
     def shared_diagnostics(self) -> tuple[Diagnostic, ...]:
-        """The diagnostics no pool's record holds (gitops.yaml's)."""
+        """The diagnostics of no pool (gitops.yaml's): the stamp keeps them beside the pools' records."""
         held = {d for record in self.records for d in record.diagnostics}
-        return tuple(d for d in self.diagnostics if d not in held)
+        folders = [pool.source.folder for pool in self.pools]
+        return tuple(
+            d for d in self.diagnostics if d not in held and not any(Path(d.path).is_relative_to(f) for f in folders)
+        )
 
 
 def compile_pools(

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from .delivery import DELIVERY_FOLDER
 from .diagnostics import Diagnostic
-from .record import PoolRecord, diagnostics_from_json, diagnostics_to_json
+from .record import PoolRecord, diagnostics_from_json, diagnostics_to_json, pools_overlap
 from .write import write_file_atomic
 
 STAMP_FILE = ".fleetgen-stamp"
@@ -183,6 +183,8 @@ def prior(fleets: Path, out: Path, settings: str) -> Prior:
         for name, digest in sorted(now.pools.items())
         if digest is not None and then.pools.get(name) == digest
     )
+    if pools_overlap(reused):
+        return NOTHING  # stamps merged by git from pull requests that each changed one pool, say
     whole = now.delivery == then.delivery and len(reused) == len(now.pools)
     return Prior(whole, reused, stamp.shared_diagnostics)
 

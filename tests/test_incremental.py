@@ -1,0 +1,243 @@
+"""Reusing unchanged pools (the stamp's per-pool digests): a render that reuses pools must write, print and
+refuse exactly what a render from nothing would, and must reuse only what is truly unchanged."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from generator import kube
+from generator.cli import cli
+from generator.settings import Settings
+from generator.stamp import STAMP_FILE, prior, read_stamp, survey
+
+ROOT = Path(__file__).resolve().parent.parent
+EU, US = "eu-west-1", "us-east-1"
+US_NODE = "ip-10-0-1-21.ec2.internal"
+
+
+@pytest.fixture
+def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The example repository, rendered once with a warning in us-east-1 (so its record carries one)."""
+    work = tmp_path / "work"
+    shutil.copytree(ROOT / "fleets", work / "fleets")
+    shutil.copytree(ROOT / "rendered", work / "rendered")
+    pool = work / "fleets/us-east-1/pool.yaml"
+    pool.write_text(pool.read_text().replace("pods: 58", "pods: 3"))
+    monkeypatch.chdir(work)
+    code, _, stderr = run("render")
+    assert code == 0 and "above 80%" in stderr
+    return work
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, list(args))
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    return result.exit_code, result.stdout, result.stderr
+
+
+def replace_in(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, 1))
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    """Every file and link below root (links as their target), by relative path."""
+    found = {}
+    for path in sorted(root.rglob("*")):
+        relative = str(path.relative_to(root))
+        if path.is_symlink():
+            found[relative] = b"-> " + os.readlink(path).encode()
+        elif path.is_file():
+            found[relative] = path.read_bytes()
+    return found
+
+
+def reused_pools(repo: Path, kubernetes_version: str = kube.latest_version()) -> list[str]:
+    """The pools the stamp vouches for, as render and check see them."""
+    key = Settings(repo / "fleets", repo / "rendered", (), kubernetes_version).stamp_key
+    return [record.name for record in prior(repo / "fleets", repo / "rendered", key).reused]
+
+
+def from_nothing(repo: Path, command: str) -> tuple[tuple[int, str, str], dict[str, bytes]]:
+    """`command` in a copy of the repository without its stamp: the result a reusing run must match."""
+    twin = repo.parent / "twin"
+    shutil.rmtree(twin, ignore_errors=True)
+    shutil.copytree(repo, twin, symlinks=True)
+    (twin / "rendered" / STAMP_FILE).unlink()
+    os.chdir(twin)
+    try:
+        return run(command), tree(twin)
+    finally:
+        os.chdir(repo)
+
+
+def bump_casual(repo: Path) -> None:
+    replace_in(repo / "fleets/eu-west-1/casual.yaml", "replicas: 4", "replicas: 5")
+
+
+def cordon_eu_node(repo: Path) -> None:
+    replace_in(
+        repo / "fleets/eu-west-1/pool.yaml",
+        "      labels: {tier: standard}\n",
+        "      labels: {tier: standard}\n      unschedulable: true\n",
+    )
+
+
+def new_image(repo: Path) -> None:
+    path = repo / "fleets/eu-west-1/ranked.yaml"
+    text = path.read_text()
+    head, marker, tail = text.partition("image: ")
+    path.write_text(head + marker + "registry.example.com/other:9" + tail[tail.index("\n") :])
+
+
+def lose_eu_lock(repo: Path) -> None:
+    (repo / "fleets/eu-west-1/allocations.lock").unlink()
+
+
+def tamper_reused_output(repo: Path) -> None:
+    """A hand edit in the output of a pool whose fleet files did not change."""
+    manifest = repo / "rendered/us-east-1/relay-0/manifest.yaml"
+    manifest.write_bytes(manifest.read_bytes().replace(b"image: ", b"image: evil/", 1))
+
+
+def tamper_reused_lock(repo: Path) -> None:
+    path = repo / "fleets/us-east-1/allocations.lock"
+    path.write_text(path.read_text() + "\n")
+
+
+def add_pool(repo: Path) -> None:
+    """A third pool: a copy of us-east-1 with its own name, namespace and nodes."""
+    folder = repo / "fleets/ap-south-1"
+    shutil.copytree(repo / "fleets/us-east-1", folder)
+    (folder / "allocations.lock").unlink()
+    pool = folder / "pool.yaml"
+    pool.write_text(
+        pool.read_text()
+        .replace("name: us-east-1", "name: ap-south-1")
+        .replace("game-servers-us", "game-servers-ap")
+        .replace(".ec2.internal", ".ap.internal")
+        .replace("198.51.100.", "192.0.2.")
+    )
+    fleets = folder / "fleets.yaml"
+    fleets.write_text(fleets.read_text().replace("game-servers-us", "game-servers-ap"))
+
+
+EDITS: dict[str, tuple[Callable[[Path], None], list[str]]] = {
+    "one fleet +1 replica": (bump_casual, [US]),
+    "a node cordoned": (cordon_eu_node, [US]),
+    "a new image": (new_image, [US]),
+    "a lock deleted": (lose_eu_lock, [US]),
+    "a reused pool's output edited by hand": (tamper_reused_output, [EU]),
+    "a reused pool's lock edited": (tamper_reused_lock, [EU]),
+    "a pool added": (add_pool, [EU, US]),
+}
+
+
+@pytest.mark.parametrize("edit", sorted(EDITS))
+def test_a_render_that_reuses_pools_writes_and_prints_what_a_render_from_nothing_does(repo: Path, edit: str) -> None:
+    change, expected_reused = EDITS[edit]
+    change(repo)
+    assert reused_pools(repo) == expected_reused
+    expected, expected_tree = from_nothing(repo, "render")
+    assert run("render") == expected
+    assert tree(repo) == expected_tree, "files, locks and the stamp are byte for byte a full render's"
+    assert run("render")[1].startswith("wrote 0 files: nothing changed"), "and the next render is a no-op"
+
+
+@pytest.mark.parametrize("edit", sorted(EDITS))
+def test_check_after_an_edit_reports_what_a_check_from_nothing_does(repo: Path, edit: str) -> None:
+    EDITS[edit][0](repo)
+    before = tree(repo)
+    expected, _ = from_nothing(repo, "check")
+    assert run("check") == expected
+    assert expected[0] == 1 and tree(repo) == before
+
+
+def test_a_warning_in_a_reused_pool_is_printed_as_a_full_render_prints_it(repo: Path) -> None:
+    bump_casual(repo)
+    code, _, stderr = run("render")
+    assert code == 0 and "fleets/us-east-1/pool.yaml" in stderr and "above 80%" in stderr
+
+
+def test_a_node_taken_from_a_reused_pool_is_refused_with_both_places(repo: Path) -> None:
+    replace_in(repo / "fleets/eu-west-1/pool.yaml", "name: fra-gs-04", f"name: {US_NODE}")
+    before = tree(repo)
+    expected, _ = from_nothing(repo, "render")
+    code, _, stderr = run("render")
+    assert (code, stderr) == (expected[0], expected[2])
+    assert code == 1 and f"node {US_NODE!r} already belongs to pool" in stderr and "pool.yaml:" in stderr
+    assert tree(repo) == before
+
+
+def test_pools_that_clash_only_after_a_merge_are_refused(repo: Path) -> None:
+    """Two pull requests each give a node the same new name in a different pool, each renders (and each
+    stamp vouches for its own pool), and git merges the stamps line by line: both pools' digests match,
+    but together they are invalid. The records show the clash, so every pool is read again."""
+    base = repo.parent / "base"
+    shutil.copytree(repo, base)
+    replace_in(repo / "fleets/eu-west-1/pool.yaml", "name: fra-gs-04", "name: shared-node")
+    assert run("render")[0] == 0
+    eu_line = _stamp_line(repo, EU)
+    os.chdir(base)
+    replace_in(base / "fleets/us-east-1/pool.yaml", f"name: {US_NODE}", "name: shared-node")
+    assert run("render")[0] == 0
+    us_line = _stamp_line(base, US)
+    os.chdir(repo)
+    shutil.rmtree(repo / "fleets/us-east-1")
+    shutil.copytree(base / "fleets/us-east-1", repo / "fleets/us-east-1")
+    shutil.rmtree(repo / "rendered/us-east-1")
+    shutil.copytree(base / "rendered/us-east-1", repo / "rendered/us-east-1")
+    stamp = repo / "rendered" / STAMP_FILE
+    lines = stamp.read_text().splitlines()
+    stamp.write_text("\n".join(us_line if f'"pool":"{US}"' in line else line for line in lines) + "\n")
+    assert _stamp_line(repo, EU) == eu_line
+    key = Settings(repo / "fleets", repo / "rendered", (), kube.latest_version()).stamp_key
+    recorded = read_stamp(repo / "fleets", repo / "rendered").survey.pools
+    assert survey(repo / "fleets", repo / "rendered", key).pools == recorded, "each pool alone is vouched for"
+    assert reused_pools(repo) == [], "together they are not"
+    code, _, stderr = run("render")
+    assert code == 1 and "node 'shared-node' already belongs to pool 'eu-west-1'" in stderr
+
+
+def _stamp_line(repo: Path, pool: str) -> str:
+    return next(
+        line for line in (repo / "rendered" / STAMP_FILE).read_text().splitlines() if f'"pool":"{pool}"' in line
+    )
+
+
+@pytest.mark.parametrize(
+    "garbage", ["", "fleetgen stamp v2\n", "fleetgen stamp v2\n{}\n", "fleetgen stamp v2\n[1]\n{\n"]
+)
+def test_a_damaged_stamp_means_a_render_from_nothing(repo: Path, garbage: str) -> None:
+    bump_casual(repo)
+    (repo / "rendered" / STAMP_FILE).write_text(garbage)
+    assert reused_pools(repo) == []
+    code, stdout, _ = run("render")
+    assert code == 0 and "wrote 2 files" in stdout
+
+
+def test_a_link_added_to_a_reused_pool_folder_is_seen(repo: Path) -> None:
+    """A link is never followed; a render from nothing refuses one in its output, so reuse must notice it."""
+    bump_casual(repo)
+    (repo / "rendered/us-east-1/extra").symlink_to("/etc")
+    assert reused_pools(repo) == []
+    expected, _ = from_nothing(repo, "render")
+    assert run("render") == expected
+    assert expected[0] == 1 and "symbolic link" in expected[2]
+
+
+def test_another_kubernetes_version_or_gitops_file_reuses_nothing(repo: Path) -> None:
+    bump_casual(repo)
+    assert reused_pools(repo) == [US]
+    assert reused_pools(repo, "1.33") == []
+    replace_in(repo / "fleets/gitops.yaml", "apiVersion", "# a comment\napiVersion")
+    assert reused_pools(repo) == []
+    expected, expected_tree = from_nothing(repo, "render")
+    assert run("render") == expected and tree(repo) == expected_tree
