@@ -109,9 +109,10 @@ class Measure:
     seconds: float
     rss_mib: float
     files: str
+    locks: str
 
 
-def timed(root: Path, args: list[str]) -> tuple[float, float, str, int]:
+def timed(root: Path, args: list[str]) -> tuple[float, float, str, str, int]:
     start = time.perf_counter()
     process = subprocess.Popen(
         [sys.executable, "-m", "generator", *args], cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE
@@ -119,22 +120,52 @@ def timed(root: Path, args: list[str]) -> tuple[float, float, str, int]:
     _, status, usage = os.wait4(process.pid, 0)
     seconds = time.perf_counter() - start
     output = process.stdout.read().decode() + process.stderr.read().decode()
-    match = re.search(r"wrote (\d+) files(?:, removed (\d+))?", output)
-    files = f"{match.group(1)}+{match.group(2) or 0} removed" if match else "0"
-    return seconds, usage.ru_maxrss / 1024, files, os.waitstatus_to_exitcode(status)
+    match = re.search(r"wrote (\d+) files(?:, removed (\d+), \d+ unchanged; (\d+) locks)?", output)
+    files = f"{match.group(1)}+{match.group(2) or 0}" if match else "0+0"
+    locks = match.group(3) or "0" if match else "0"
+    return seconds, usage.ru_maxrss / 1024, files, locks, os.waitstatus_to_exitcode(status)
 
 
 def measure(root: Path, name: str, args: list[str], runs: int, prepare=None, expect: int = 0) -> Measure:
+    """The median wall time of `runs` fresh processes, the highest peak RSS, the middle run's file counts."""
     results = []
     for _ in range(runs):
         if prepare:
             prepare()
-        seconds, rss, files, code = timed(root, args)
+        seconds, rss, files, locks, code = timed(root, args)
         if code != expect:
             raise SystemExit(f"{name}: exit {code}, expected {expect}")
-        results.append((seconds, rss, files))
+        results.append((seconds, rss, files, locks))
     middle = sorted(results)[len(results) // 2]
-    return Measure(name, statistics.median(r[0] for r in results), max(r[1] for r in results), middle[2])
+    return Measure(name, statistics.median(r[0] for r in results), max(r[1] for r in results), middle[2], middle[3])
+
+
+def restore(root: Path, saved: Path) -> None:
+    """Put fleets/ and rendered/ back as they were saved (so every run of an edit starts from one state)."""
+    for folder in ("fleets", "rendered"):
+        shutil.rmtree(root / folder, ignore_errors=True)
+        shutil.copytree(saved / folder, root / folder, symlinks=True)
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def verify_without_reuse(root: Path) -> int:
+    """Render a copy of the repository without its stamp (so no pool is reused); every file, lock and the
+    stamp must equal what the reusing render left. Returns how many files were compared."""
+    twin = root.parent / f"{root.name}-no-reuse"
+    restore(twin, root)
+    (twin / "rendered/.fleetgen-stamp").unlink()
+    *_, code = timed(twin, ["render"])
+    if code != 0:
+        raise SystemExit("the render without reuse failed")
+    expected, found = tree(twin), tree(root)
+    shutil.rmtree(twin)
+    if expected != found:
+        differ = sorted(path for path in expected.keys() | found.keys() if expected.get(path) != found.get(path))
+        raise SystemExit(f"the reusing render differs from one without reuse: {differ[:5]}")
+    return len(found)
 
 
 def bump_replicas(root: Path) -> None:
@@ -212,21 +243,36 @@ def main() -> None:
         measure(root, "check", ["check"], args.runs),
         measure(root, "plan", ["plan"], args.runs),
     ]
-    bump_replicas(root)
-    rows.append(measure(root, "one fleet +1 replica", ["render"], 1))
-    toggle_cordon(root)
-    rows.append(measure(root, "one node cordoned", ["render"], 1))
+    saved = root.parent / f"{root.name}-saved"
+    restore(saved, root)
+
+    def edited(change):
+        return lambda: (restore(root, saved), change(root))
+
+    rows.append(measure(root, "one fleet +1 replica", ["render"], args.runs, edited(bump_replicas)))
+    compared = [verify_without_reuse(root)]
+    rows += [
+        measure(root, "check after +1 replica (stale)", ["check"], args.runs, edited(bump_replicas), expect=1),
+        measure(root, "plan after +1 replica", ["plan"], args.runs, edited(bump_replicas)),
+        measure(root, "one node cordoned", ["render"], args.runs, edited(toggle_cordon)),
+    ]
+    compared.append(verify_without_reuse(root))
+    shutil.rmtree(saved)
     emit_seconds, sampled = pyyaml_seconds(root, min(args.pyyaml_sample, args.servers))
     pyyaml_full = emit_seconds * args.servers / sampled
     print(f"{args.pools} pools, {args.nodes} nodes, {args.servers} servers; median of {args.runs} runs")
-    print(f"{'measure':34} {'wall s':>8} {'peak RSS MiB':>13} {'files written':>15} {'x PyYAML emit':>14}")
+    print(
+        f"{'measure':34} {'wall s':>8} {'peak RSS MiB':>13} {'files +removed':>15} {'locks':>6} {'x PyYAML emit':>14}"
+    )
     for row in rows:
         ratio = row.seconds / pyyaml_full
-        print(f"{row.name:34} {row.seconds:8.2f} {row.rss_mib:13.0f} {row.files:>15} {ratio:14.2f}")
+        print(f"{row.name:34} {row.seconds:8.2f} {row.rss_mib:13.0f} {row.files:>15} {row.locks:>6} {ratio:14.2f}")
     print(
         f"PyYAML CSafeDumper, emit only: {pyyaml_full:.2f} s for {args.servers} Pods "
         f"(measured on {sampled}, scaled linearly)"
     )
+    counts = " and ".join(str(count) for count in compared)
+    print(f"verified: renders without reuse write the same {counts} files (rendered/, locks, stamp), byte for byte")
     if not args.keep:
         shutil.rmtree(root)
 

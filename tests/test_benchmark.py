@@ -20,8 +20,14 @@ def test_benchmark_runs_at_smoke_size_and_writes_only_what_changed() -> None:
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    rows = {line[:34].strip(): line[34:].split() for line in result.stdout.splitlines()[2:] if line[:1].isalpha()}
-    assert rows["full render (empty rendered/)"][2] == "35+0"
-    assert rows["no-op render"][2] == "0+0", "a no-op render writes no file"
-    assert rows["one fleet +1 replica"][2] == "2+0", "only the fleet's unit and the network unit change"
-    assert rows["one node cordoned"][2] in ("2+0", "3+0")
+    lines = result.stdout.splitlines()
+    rows = {line[:34].strip(): line[34:].split() for line in lines[2:] if line[:1].isalpha()}
+    files, locks = 2, 3  # columns after wall time and peak RSS
+    assert rows["full render (empty rendered/)"][files] == "35+0"
+    assert rows["no-op render"][files] == "0+0", "a no-op render writes no file"
+    assert rows["check after +1 replica (stale)"][files] == "0+0", "check writes nothing"
+    assert rows["one fleet +1 replica"][files] == "2+0", "only the fleet's unit and the network unit change"
+    assert rows["one fleet +1 replica"][locks] == "1", "and the pool's lock"
+    assert rows["one node cordoned"][files] in ("2+0", "3+0")
+    verified = lines[-1]
+    assert verified.startswith("verified: renders without reuse write the same"), verified
