@@ -11,6 +11,7 @@ emit the same Pods, as a hand-written Python generator would.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import re
 import shutil
@@ -147,8 +148,14 @@ def restore(root: Path, saved: Path) -> None:
         shutil.copytree(saved / folder, root / folder, symlinks=True)
 
 
-def tree(root: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+def tree(root: Path) -> dict[str, str]:
+    """path -> digest of every file: the benchmark process stays small, so the peak RSS of the commands it
+    starts afterwards (a forked child starts with its parent's pages) is theirs alone."""
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 def verify_without_reuse(root: Path) -> int:

@@ -125,14 +125,15 @@ def _compile(settings: Settings, prior: stamp.Prior = stamp.NOTHING) -> Compiled
 
 
 def _prior(settings: Settings) -> stamp.Prior:
-    """What the stamp vouches for; when it is everything, the warnings of the render it certifies are
-    printed again. A --pool run trusts nothing."""
-    if settings.pools:
-        return stamp.NOTHING
-    prior = stamp.prior(settings.fleets, settings.out, settings.stamp_key)
+    """What the stamp vouches for; a --pool run trusts nothing."""
+    return stamp.NOTHING if settings.pools else stamp.prior(settings.fleets, settings.out, settings.stamp_key)
+
+
+def _unchanged(prior: stamp.Prior) -> bool:
+    """True when the stamp vouches for everything: the warnings of the render it certifies print again."""
     if prior.whole:
         click.echo(diagnostics_text(prior.diagnostics), err=True, nl=False)
-    return prior
+    return prior.whole
 
 
 @cli.command()
@@ -144,7 +145,7 @@ def render(fleets: Path, out: Path, pools: tuple[str, ...], kubernetes_version: 
     """Write rendered/ and the pools' allocations.lock files."""
     settings = _settings(fleets, pools, kubernetes_version, out)
     prior = _prior(settings)
-    if prior.whole:
+    if _unchanged(prior):
         click.echo("wrote 0 files: nothing changed since the last render (its stamp matches)")
         return
     compiled = _compile(settings, prior)
@@ -176,7 +177,7 @@ def check(fleets: Path, out: Path, pools: tuple[str, ...], kubernetes_version: s
     """Exit 1 when rendered/ or a lock is not what render would write."""
     settings = _settings(fleets, pools, kubernetes_version, out)
     prior = _prior(settings)
-    if prior.whole:
+    if _unchanged(prior):
         click.echo(f"{settings.out}: up to date")
         return
     compiled = _compile(settings, prior)
@@ -204,7 +205,7 @@ def check(fleets: Path, out: Path, pools: tuple[str, ...], kubernetes_version: s
 def plan(fleets: Path, out: Path, pools: tuple[str, ...], kubernetes_version: str, output_format: str) -> None:
     """Tell what a render would change: servers added, removed, moved, ports changed, restarts."""
     settings = _settings(fleets, pools, kubernetes_version, out)
-    compiled = _compile(settings)
+    compiled = _compile(settings, _prior(settings))
     if compiled is None:
         sys.exit(ExitCode.FAILED)
     plans = sinks.describe(compiled, settings.out, settings.pools)

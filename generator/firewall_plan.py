@@ -200,6 +200,12 @@ def pool_coverage_problems(pool: PoolSource, allocation: Allocation, objects: It
     return list(coverage_problems(objects, outputs, ctx.sources, ctx.host, ctx.container))
 
 
+def unused_ports(pool: PoolSource, allocation: Allocation, objects: Iterable[dict[str, Any]]) -> tuple[str, ...]:
+    """`unused` for a pool's rendered objects: what plan says of its firewall when nothing changes."""
+    ctx = context(pool, allocation)
+    return unused(openings(objects), ctx.host, ctx.container)
+
+
 @dataclass(frozen=True, slots=True)
 class FirewallPlan:
     """What a render changes in a pool's firewall, and what quotas cost, as lines for people."""

@@ -14,6 +14,7 @@ from .allocate import Allocation, FleetSpec, NodeSpec, PoolSpec, PortSpec, alloc
 from .delivery import GitOpsSource, delivery_files, target
 from .diagnostics import Diagnostic, error, warning
 from .firewall import firewall_objects
+from .firewall_plan import unused_ports
 from .lock import LockedServer, lock_text, parse_lock
 from .record import PoolRecord
 from .render import (
@@ -27,7 +28,8 @@ from .render import (
     unit_files,
 )
 from .rules import MANAGED_BY_LABEL, FleetSource, PoolSource, Validated
-from .security import admission_objects
+from .security import admission_objects, plan_notice
+from .usage import pool_usage
 from .verify import verify_pool
 
 
@@ -39,6 +41,7 @@ class PoolOutput:
     allocation: Allocation
     files: dict[str, bytes]
     lock_text: str
+    firewall_unused: tuple[str, ...] = ()  # plan's lines on ports a quota opens that no server uses
 
     @property
     def name(self) -> str:
@@ -50,17 +53,19 @@ class PoolOutput:
         The record keeps the warnings a render of the pool as written would print again: those about the
         old lock (unreadable, not kept) are gone once the new lock is written, so they are left out.
         """
-        spec = self.source.model.spec
-        folder, lock = self.source.folder, str(self.source.lock_path)
-        servers = self.allocation.servers
-        nodes = len({server.node for server in servers})
+        source, servers = self.source, self.allocation.servers
+        folder, lock = source.folder, str(source.lock_path)
         return PoolRecord(
             name=self.name,
-            cluster=spec.cluster,
-            namespace=spec.namespace,
-            nodes=tuple(node.name for node in spec.nodes),
+            cluster=source.model.spec.cluster,
+            namespace=source.model.spec.namespace,
+            nodes=tuple(node.name for node in source.model.spec.nodes),
             units=tuple(sorted({path.split("/", 1)[0] for path in self.files})),
-            summary=f"{self.name}: {len(servers)} servers on {nodes} nodes, {len(self.files)} units",
+            servers=len(servers),
+            nodes_used=len({server.node for server in servers}),
+            usage=pool_usage(source, self.allocation),
+            firewall_unused=self.firewall_unused,
+            pod_security=plan_notice(source.model),
             diagnostics=tuple(sorted(d for d in diagnostics if Path(d.path).is_relative_to(folder) and d.path != lock)),
         )
 
@@ -131,8 +136,9 @@ def _compile_pool(pool: PoolSource, kubernetes_version: str) -> tuple[PoolOutput
     if network is not None:
         units.append(network)
     diagnostics += verify_pool(pool, allocation, shapes, network_objects, kubernetes_version)
-    output = PoolOutput(pool, allocation, unit_files(pool, units), lock_text(locked_servers(allocation, spec)))
-    return output, diagnostics
+    lock = lock_text(locked_servers(allocation, spec))
+    unused = unused_ports(pool, allocation, network_objects)
+    return PoolOutput(pool, allocation, unit_files(pool, units), lock, unused), diagnostics
 
 
 def _allocation_diagnostics(pool: PoolSource, allocation: Allocation) -> list[Diagnostic]:

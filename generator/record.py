@@ -1,8 +1,8 @@
 """Pool records: what a render keeps of each pool, so that a later render can reuse an unchanged pool unread.
 
 A record holds what the rest of the repository needs of a pool: where its Pods go (cluster, namespace,
-nodes) for the rules that span pools, its units for the delivery objects, the line render prints for it,
-and the warnings a full render would print again.
+nodes) for the rules that span pools, its units for the delivery objects, what render and plan print for
+it when it does not change, and the warnings a full render would print again.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from .diagnostics import Diagnostic, Severity
+from .usage import Use
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,8 +23,17 @@ class PoolRecord:
     namespace: str
     nodes: tuple[str, ...]
     units: tuple[str, ...]
-    summary: str
+    servers: int
+    nodes_used: int
+    usage: tuple[Use, ...]  # as plan prints it for a pool that does not change
+    firewall_unused: tuple[str, ...]
+    pod_security: tuple[bool, str]
     diagnostics: tuple[Diagnostic, ...]
+
+    @property
+    def summary(self) -> str:
+        """The line render prints for the pool."""
+        return f"{self.name}: {self.servers} servers on {self.nodes_used} nodes, {len(self.units)} units"
 
     def to_json(self, fleets: Path) -> dict[str, Any]:
         """Diagnostic paths relative to the fleets folder, so a record does not care how it was spelled."""
@@ -33,7 +43,11 @@ class PoolRecord:
             "namespace": self.namespace,
             "nodes": list(self.nodes),
             "units": list(self.units),
-            "summary": self.summary,
+            "servers": self.servers,
+            "nodes_used": self.nodes_used,
+            "usage": [[use.resource, use.used, use.total, use.unit] for use in self.usage],
+            "firewall_unused": list(self.firewall_unused),
+            "pod_security": list(self.pod_security),
             "diagnostics": diagnostics_to_json(self.diagnostics, fleets),
         }
 
@@ -41,13 +55,21 @@ class PoolRecord:
     def from_json(cls, data: Mapping[str, Any], fleets: Path) -> PoolRecord:
         """Raises KeyError, TypeError or ValueError on a record that is not one (the stamp is then ignored)."""
         cluster = data["cluster"]
+        bold, notice = data["pod_security"]
         return cls(
             name=_text(data["name"]),
             cluster=None if cluster is None else _text(cluster),
             namespace=_text(data["namespace"]),
             nodes=tuple(_text(node) for node in data["nodes"]),
             units=tuple(_text(unit) for unit in data["units"]),
-            summary=_text(data["summary"]),
+            servers=_number(data["servers"]),
+            nodes_used=_number(data["nodes_used"]),
+            usage=tuple(
+                Use(_text(resource), _number(used), _number(total), _text(unit))
+                for resource, used, total, unit in data["usage"]
+            ),
+            firewall_unused=tuple(_text(line) for line in data["firewall_unused"]),
+            pod_security=(_flag(bold), _text(notice)),
             diagnostics=diagnostics_from_json(data["diagnostics"], fleets),
         )
 
@@ -66,16 +88,26 @@ def diagnostics_to_json(diagnostics: Iterable[Diagnostic], fleets: Path) -> list
 def diagnostics_from_json(rows: Iterable[Any], fleets: Path) -> tuple[Diagnostic, ...]:
     found = []
     for path, inside, line, column, message, hint, severity in rows:
-        if not (isinstance(inside, bool) and isinstance(line, int) and isinstance(column, int)):
-            raise TypeError("a diagnostic's flag, line and column must be a boolean and numbers")
-        shown = str(fleets / _text(path)) if inside else _text(path)
-        found.append(Diagnostic(shown, line, column, _text(message), _text(hint), Severity(severity)))
+        shown = str(fleets / _text(path)) if _flag(inside) else _text(path)
+        found.append(Diagnostic(shown, _number(line), _number(column), _text(message), _text(hint), Severity(severity)))
     return tuple(sorted(found))
 
 
 def _text(value: object) -> str:
     if not isinstance(value, str):
         raise TypeError(f"expected text, got {type(value).__name__}")
+    return value
+
+
+def _number(value: object) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError(f"expected a number, got {type(value).__name__}")
+    return value
+
+
+def _flag(value: object) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"expected true or false, got {type(value).__name__}")
     return value
 
 

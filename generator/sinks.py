@@ -13,6 +13,7 @@ from .firewall_plan import FirewallPlan, firewall_plan
 from .lock import parse_lock
 from .pipeline import Compiled, PoolOutput
 from .plan import PoolPlan, plan_pool
+from .record import PoolRecord
 from .render import MANIFEST, NETWORK_UNIT, endpoint_entry, template_hash
 from .security import plan_notice
 from .settings import Settings
@@ -74,9 +75,10 @@ def compare(compiled: Compiled, out: Path, pools: tuple[str, ...]) -> Staleness:
 
 
 def describe(compiled: Compiled, out: Path, pools: tuple[str, ...]) -> list[PoolPlan]:
+    """A plan per pool, by name; a pool the stamp vouches for is unchanged, as its record tells."""
     changes = diff_tree(out, desired_tree(compiled), pools or None, compiled.reused)
     touched = [*changes.written, *changes.removed]
-    plans = []
+    plans = [_unchanged(record) for record in compiled.records if record.name in compiled.reused]
     for pool in compiled.pools:
         previous = parse_lock(pool.source.lock_text or "").entries
         new_hashes = {fleet.name: template_hash(pool.source, fleet) for fleet in pool.source.fleets}
@@ -94,7 +96,16 @@ def describe(compiled: Compiled, out: Path, pools: tuple[str, ...]) -> list[Pool
                 plan_notice(pool.source.model),
             )
         )
-    return plans
+    return sorted(plans, key=_plan_pool)
+
+
+def _plan_pool(plan: PoolPlan) -> str:
+    return plan.pool
+
+
+def _unchanged(record: PoolRecord) -> PoolPlan:
+    firewall = FirewallPlan(unused=record.firewall_unused)
+    return PoolPlan(record.name, record.servers, (), (), (), (), (), (), record.usage, firewall, record.pod_security)
 
 
 def _rendered_hashes(folder: Path) -> dict[str, str]:

@@ -56,7 +56,9 @@ def pool_usage(pool: PoolSource, allocation: Allocation) -> tuple[Use, ...]:
     ):
         limited = [n.name for n in nodes if limits[index[n.name]] is not None]
         if limited:
-            used = sum(getattr(fleets[s.fleet], attribute) for s in servers if s.node in set(limited))
+            per_fleet = {name: getattr(fleet, attribute) for name, fleet in fleets.items()}
+            hosts = set(limited)
+            used = sum(per_fleet[s.fleet] for s in servers if s.node in hosts)
             uses.append(Use(resource, used, sum(limits[index[name]] or 0 for name in limited), unit))
     return tuple(uses)
 

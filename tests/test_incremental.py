@@ -66,6 +66,10 @@ def reused_pools(repo: Path, kubernetes_version: str = kube.latest_version()) ->
 
 
 def from_nothing(repo: Path, command: str) -> tuple[tuple[int, str, str], dict[str, bytes]]:
+    return from_nothing_run(repo, [command])
+
+
+def from_nothing_run(repo: Path, command: list[str]) -> tuple[tuple[int, str, str], dict[str, bytes]]:
     """`command` in a copy of the repository without its stamp: the result a reusing run must match."""
     twin = repo.parent / "twin"
     shutil.rmtree(twin, ignore_errors=True)
@@ -73,7 +77,7 @@ def from_nothing(repo: Path, command: str) -> tuple[tuple[int, str, str], dict[s
     (twin / "rendered" / STAMP_FILE).unlink()
     os.chdir(twin)
     try:
-        return run(command), tree(twin)
+        return run(*command), tree(twin)
     finally:
         os.chdir(repo)
 
@@ -160,6 +164,19 @@ def test_check_after_an_edit_reports_what_a_check_from_nothing_does(repo: Path, 
     assert expected[0] == 1 and tree(repo) == before
 
 
+@pytest.mark.parametrize("edit", ["nothing", *sorted(EDITS)])
+@pytest.mark.parametrize("output_format", ["text", "markdown"])
+def test_plan_after_an_edit_says_what_a_plan_from_nothing_says(repo: Path, edit: str, output_format: str) -> None:
+    """Reused pools are described from their records: servers, use, firewall quota cost, pod security."""
+    if edit != "nothing":
+        EDITS[edit][0](repo)
+    before = tree(repo)
+    command = ["plan", "--format", output_format]
+    expected, _ = from_nothing_run(repo, command)
+    assert run(*command) == expected
+    assert expected[0] == 0 and tree(repo) == before
+
+
 def test_a_warning_in_a_reused_pool_is_printed_as_a_full_render_prints_it(repo: Path) -> None:
     bump_casual(repo)
     code, _, stderr = run("render")
@@ -241,3 +258,15 @@ def test_another_kubernetes_version_or_gitops_file_reuses_nothing(repo: Path) ->
     assert reused_pools(repo) == []
     expected, expected_tree = from_nothing(repo, "render")
     assert run("render") == expected and tree(repo) == expected_tree
+
+
+def test_a_reused_pool_still_reports_what_its_firewall_quota_costs(repo: Path) -> None:
+    pool = repo / "fleets/eu-west-1/pool.yaml"
+    aws = "      - aws: {vpcID: vpc-0abc1234, maxRules: 2}\n"
+    replace_in(pool, "      - networkPolicy:", aws + "      - networkPolicy:")
+    assert run("render")[0] == 0
+    tamper_reused_lock(repo)
+    assert reused_pools(repo) == [EU]
+    expected, _ = from_nothing_run(repo, ["plan"])
+    assert run("plan") == expected
+    assert "aws: 3983 open ports no server uses (to fit the quota)" in expected[1]
