@@ -21,8 +21,10 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
+STAMP = ".fleetgen-stamp"
 PORT_MIXES = [
     [("game", "Dynamic", "UDP")],
     [("game", "Dynamic", "UDP"), ("query", "Passthrough", "TCP")],
@@ -141,6 +143,10 @@ def measure(root: Path, name: str, args: list[str], runs: int, prepare=None, exp
     return Measure(name, statistics.median(r[0] for r in results), max(r[1] for r in results), middle[2], middle[3])
 
 
+def drop_stamp(root: Path) -> None:
+    (root / "rendered" / STAMP).unlink(missing_ok=True)
+
+
 def restore(root: Path, saved: Path) -> None:
     """Put fleets/ and rendered/ back as they were saved (so every run of an edit starts from one state)."""
     for folder in ("fleets", "rendered"):
@@ -163,7 +169,7 @@ def verify_without_reuse(root: Path) -> int:
     stamp must equal what the reusing render left. Returns how many files were compared."""
     twin = root.parent / f"{root.name}-no-reuse"
     restore(twin, root)
-    (twin / "rendered/.fleetgen-stamp").unlink()
+    drop_stamp(twin)
     *_, code = timed(twin, ["render"])
     if code != 0:
         raise SystemExit("the render without reuse failed")
@@ -252,6 +258,7 @@ def main() -> None:
     ]
     saved = root.parent / f"{root.name}-saved"
     restore(saved, root)
+    rows.append(measure(root, "plan, nothing reused (no stamp)", ["plan"], args.runs, partial(drop_stamp, root)))
 
     def edited(change):
         return lambda: (restore(root, saved), change(root))

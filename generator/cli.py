@@ -157,7 +157,7 @@ def render(fleets: Path, out: Path, pools: tuple[str, ...], kubernetes_version: 
             click.echo(f"{settings.out / conflict.path}: {conflict.reason}", err=True)
         click.echo("fleetgen: refusing to write; nothing was changed", err=True)
         sys.exit(ExitCode.FAILED)
-    sinks.certify(compiled, settings)
+    sinks.certify(compiled, settings, prior)
     for record in compiled.records:
         click.echo(record.summary)
     changes = written.changes

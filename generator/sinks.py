@@ -164,11 +164,12 @@ def endpoints_table(rows: list[dict]) -> str:
     )
 
 
-def certify(compiled: Compiled, settings: Settings) -> None:
+def certify(compiled: Compiled, settings: Settings, prior: stamp.Prior) -> None:
     """After a whole render, stamp the repository so the next render or check can stop early; a
     partial render (--pool) certifies nothing, so it removes the stamp."""
     if settings.pools:
         stamp.remove_stamp(settings.out)
-    else:
-        shared = compiled.shared_diagnostics
-        stamp.write_stamp(settings.fleets, settings.out, settings.stamp_key, compiled.records, shared)
+        return
+    untouched = {name: digest for name, digest in prior.digests.items() if name in compiled.reused}
+    shared = compiled.shared_diagnostics
+    stamp.write_stamp(settings.fleets, settings.out, settings.stamp_key, compiled.records, shared, untouched)

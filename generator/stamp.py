@@ -19,8 +19,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import metadata
 from pathlib import Path
@@ -33,6 +34,7 @@ from .write import write_file_atomic
 STAMP_FILE = ".fleetgen-stamp"
 _DEPENDENCIES = ("kubernetes-validate", "pydantic", "PyYAML", "jsonschema")
 _FORMAT = "fleetgen stamp v2"
+_WORKERS = min(4, os.cpu_count() or 1)
 
 
 @cache
@@ -97,17 +99,24 @@ class Survey:
     """The repository as it is on disk now: digests of the settings, the shared part, and each pool."""
 
     key: str  # code and settings
-    shared: str  # fleets/ beside the pool folders, rendered/ beside the pools and _delivery
+    shared: str  # what lies beside the pool folders: in fleets/, and in rendered/ but for _delivery
     delivery: str  # rendered/_delivery
     pools: dict[str, str | None]  # pool folder -> digest of its inputs and outputs (None: behind a link)
 
 
-def survey(fleets: Path, out: Path, settings: str) -> Survey:
+def survey(fleets: Path, out: Path, settings: str, known: Mapping[str, str | None] | None = None) -> Survey:
+    """Digest what is on disk, each pool on its own thread (hashing and reading release the GIL); the
+    pools in `known` are taken as they are (a render that did not touch them)."""
     pools = sorted(entry.name for entry in _entries(fleets) if entry.is_dir())
-    digests = {
-        name: None if (fleets / name).is_symlink() else _digest([("fleets", fleets / name), ("rendered", out / name)])
-        for name in pools
-    }
+    known = known or {}
+
+    def pool_digest(name: str) -> str | None:
+        if name in known:
+            return known[name]
+        return None if (fleets / name).is_symlink() else _digest([("fleets", fleets / name), ("rendered", out / name)])
+
+    with ThreadPoolExecutor(max_workers=_WORKERS) as workers:
+        digests = dict(zip(pools, workers.map(pool_digest, pools), strict=True))
     shared = [("fleets", entry) for entry in _entries(fleets) if entry.name not in digests]
     ignored = {*digests, DELIVERY_FOLDER}
     shared += [("rendered", entry) for entry in _entries(out) if entry.name not in ignored]
@@ -161,6 +170,7 @@ class Prior:
     whole: bool
     reused: tuple[PoolRecord, ...]
     shared_diagnostics: tuple[Diagnostic, ...]
+    digests: dict[str, str | None] = field(default_factory=dict)  # of the reused pools, as surveyed
 
     @property
     def diagnostics(self) -> tuple[Diagnostic, ...]:
@@ -186,14 +196,21 @@ def prior(fleets: Path, out: Path, settings: str) -> Prior:
     if pools_overlap(reused):
         return NOTHING  # stamps merged by git from pull requests that each changed one pool, say
     whole = now.delivery == then.delivery and len(reused) == len(now.pools)
-    return Prior(whole, reused, stamp.shared_diagnostics)
+    digests = {record.name: now.pools[record.name] for record in reused}
+    return Prior(whole, reused, stamp.shared_diagnostics, digests)
 
 
 def write_stamp(
-    fleets: Path, out: Path, settings: str, records: Iterable[PoolRecord], shared_diagnostics: Iterable[Diagnostic]
+    fleets: Path,
+    out: Path,
+    settings: str,
+    records: Iterable[PoolRecord],
+    shared_diagnostics: Iterable[Diagnostic],
+    untouched: Mapping[str, str | None],
 ) -> None:
-    """Certify the repository as it is now: every pool's record, and the warnings found outside the pools."""
-    now = survey(fleets, out, settings)
+    """Certify the repository as it is now: every pool's record, and the warnings found outside the pools.
+    `untouched` are the digests of the pools the render reused (it did not write them: no need to read)."""
+    now = survey(fleets, out, settings, untouched)
     by_name = {record.name: record for record in records}
     header = {
         "key": now.key,
