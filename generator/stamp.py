@@ -57,9 +57,9 @@ def _version(name: str) -> str:
         return "-"
 
 
-def _tree(root: Path) -> Iterator[tuple[str, bytes]]:
-    """(posix path below `root`, content) in sorted order; a link is never followed and stands for its target
-    text, so adding, removing or re-pointing one changes the digest. Nothing when root is not a folder."""
+def _tree(root: Path, follow: bool = False) -> Iterator[tuple[str, bytes]]:
+    """(posix path below `root`, content) in sorted order; a folder behind a link is not entered. Nothing
+    when root is not a folder."""
     if root.is_symlink() or not root.is_dir():
         return
     for directory, folders, files in os.walk(root):
@@ -68,30 +68,34 @@ def _tree(root: Path) -> Iterator[tuple[str, bytes]]:
         skipped = {*links, "__pycache__"}
         folders[:] = sorted(f for f in folders if f not in skipped and not f.startswith(".fleetgen"))
         for name in sorted([*files, *links]):
-            path = base / name
-            relative = path.relative_to(root).as_posix()
-            if path.is_symlink():
-                yield relative, b"link\0" + os.readlink(path).encode()
-            elif name != STAMP_FILE:
-                yield relative, path.read_bytes()
+            if name != STAMP_FILE:
+                path = base / name
+                yield path.relative_to(root).as_posix(), _content(path, follow)
+
+
+def _content(path: Path, follow: bool) -> bytes:
+    """A file's bytes. A link stands for its target text, so adding, removing or re-pointing one counts;
+    with `follow` (fleet files, which the loader reads through links) also for the bytes it leads to."""
+    if path.is_symlink():
+        text = b"link\0" + os.readlink(path).encode()
+        return text + b"\0" + path.read_bytes() if follow and path.is_file() else text
+    return path.read_bytes() if path.is_file() else b"not a regular file"
 
 
 def _digest(parts: Iterable[tuple[str, Path]]) -> str:
-    """One digest of several trees (or single files), each under its label."""
+    """One digest of several trees (or single files), each under its label; links are followed to the files
+    they lead to under the label "fleets" only."""
     digest = hashlib.sha256()
     for label, root in parts:
-        entries = _tree(root) if root.is_dir() and not root.is_symlink() else _single(root)
+        follow = label == "fleets"
+        if root.is_dir() and not root.is_symlink():
+            entries: Iterable[tuple[str, bytes]] = _tree(root, follow)
+        else:
+            entries = [("", _content(root, follow))] if os.path.lexists(root) else []
         for relative, content in entries:
             digest.update(f"{label}/{relative}\0".encode())
             digest.update(hashlib.sha256(content).digest())
     return digest.hexdigest()
-
-
-def _single(path: Path) -> Iterator[tuple[str, bytes]]:
-    if path.is_symlink():
-        yield "", b"link\0" + os.readlink(path).encode()
-    elif path.is_file():
-        yield "", path.read_bytes()
 
 
 @dataclass(frozen=True, slots=True)

@@ -270,3 +270,19 @@ def test_a_reused_pool_still_reports_what_its_firewall_quota_costs(repo: Path) -
     expected, _ = from_nothing_run(repo, ["plan"])
     assert run("plan") == expected
     assert "aws: 3983 open ports no server uses (to fit the quota)" in expected[1]
+
+
+def test_a_fleet_file_behind_a_link_is_digested_by_what_it_leads_to(repo: Path) -> None:
+    """The loader reads fleet files through links, so editing the file a link leads to must count."""
+    outside = repo.parent / "shared-fleets.yaml"
+    fleets = repo / "fleets/us-east-1/fleets.yaml"
+    outside.write_bytes(fleets.read_bytes())
+    fleets.unlink()
+    fleets.symlink_to(outside)
+    assert run("render")[0] == 0
+    assert reused_pools(repo) == [EU, US]
+    outside.write_text(outside.read_text().replace("replicas: 3", "replicas: 4", 1))
+    assert reused_pools(repo) == [EU]
+    expected, expected_tree = from_nothing(repo, "render")
+    assert run("render") == expected and tree(repo) == expected_tree
+    assert "us-east-1: 6 servers" in expected[1]
