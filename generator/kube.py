@@ -28,6 +28,9 @@ _QUALIFIED_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
 _LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 _IANA_SVC_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
 _ENV_NAME = re.compile(r"^[-._a-zA-Z][-._a-zA-Z0-9]*$")
+_CONFIG_MAP_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
+CONFIG_MAP_MAX_BYTES = 1024 * 1024
+"""What the API server lets a ConfigMap's values add up to."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,6 +207,17 @@ def port_name_problem(name: str, limit: int = 15) -> str:
         return "must be lower-case letters, digits and single '-', starting and ending with a letter or digit"
     if not any(c.isalpha() for c in name):
         return "must contain at least one letter"
+    return ""
+
+
+def config_map_key_problem(key: str) -> str:
+    """The API server's IsConfigMapKey."""
+    if len(key) > 253:
+        return f"must be at most 253 characters (is {len(key)})"
+    if not _CONFIG_MAP_KEY.match(key):
+        return "must be letters, digits, '-', '_' or '.'"
+    if key in (".", "..") or key.startswith(".."):
+        return "must not be '.' or '..' or start with '..'"
     return ""
 
 

@@ -71,7 +71,32 @@ def verify_pool(
 
 def schema_problems(obj: dict[str, Any], kubernetes_version: str) -> list[kube.SchemaProblem]:
     """A provider's object against its CRD's schema; Kubernetes' own kinds against kubernetes-validate."""
-    return crds.validate_object(obj) if crds.knows(obj) else kube.validate_object(obj, kubernetes_version)
+    if crds.knows(obj):
+        return crds.validate_object(obj)
+    if (obj.get("apiVersion"), obj.get("kind")) == ("v1", "ConfigMap"):
+        return _config_map_problems(obj, kubernetes_version)
+    return kube.validate_object(obj, kubernetes_version)
+
+
+def _config_map_problems(obj: dict[str, Any], kubernetes_version: str) -> list[kube.SchemaProblem]:
+    """By shape, like Pods: the schema sees the ConfigMap with one data entry (an endpoints ConfigMap holds
+    a thousand, each a walk through jsonschema), and every entry gets the API server's rules: a config
+    key, a string value, and all values within the size limit."""
+    data = obj.get("data")
+    if not isinstance(data, dict) or not data:
+        return kube.validate_object(obj, kubernetes_version)
+    first = min(data)
+    found = kube.validate_object({**obj, "data": {first: data[first]}}, kubernetes_version)
+    for key, value in sorted(data.items()):
+        problem = kube.config_map_key_problem(key) if isinstance(key, str) else "must be a string"
+        if problem:
+            found.append(kube.SchemaProblem(("data", key), f"key {problem}"))
+        if not isinstance(value, str):
+            found.append(kube.SchemaProblem(("data", key), f"must be a string, not {type(value).__name__}"))
+    size = sum(len(value.encode()) for value in data.values() if isinstance(value, str))
+    if size > kube.CONFIG_MAP_MAX_BYTES:
+        found.append(kube.SchemaProblem(("data",), f"values add up to {size} bytes, over {kube.CONFIG_MAP_MAX_BYTES}"))
+    return found
 
 
 def conflicts(pool: PoolSource, allocation: Allocation) -> Iterator[str]:
