@@ -51,14 +51,26 @@ def _pool_option(function: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--pool", "pools", multiple=True, help="Only this pool (repeatable).")(function)
 
 
-def _settings(fleets: Path, pools: tuple[str, ...], kubernetes_version: str, out: Path = Path("rendered")) -> Settings:
+def _jobs_option(function: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--jobs",
+        type=click.IntRange(min=0),
+        default=0,
+        show_default="one per core from 10,000 servers",
+        help="Processes to compile pools on; the output is the same whatever the number.",
+    )(function)
+
+
+def _settings(
+    fleets: Path, pools: tuple[str, ...], kubernetes_version: str, out: Path = Path("rendered"), jobs: int = 0
+) -> Settings:
     resolved = kube.resolve_version(kubernetes_version)
     if resolved is None:
         supported = ", ".join(kube.bundled_versions())
         raise click.BadParameter(
             f"{kubernetes_version!r} is not one of the bundled versions: {supported}", param_hint="--kubernetes-version"
         )
-    return Settings(fleets=fleets, out=out, pools=tuple(sorted(set(pools))), kubernetes_version=resolved)
+    return Settings(fleets=fleets, out=out, pools=tuple(sorted(set(pools))), kubernetes_version=resolved, jobs=jobs)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -118,7 +130,7 @@ def _compile(settings: Settings, prior: stamp.Prior = stamp.NOTHING) -> Compiled
     if has_errors(validated.diagnostics):
         print_diagnostics(validated.diagnostics)
         return None
-    compiled = compile_pools(validated, settings.kubernetes_version, gitops, prior.reused)
+    compiled = compile_pools(validated, settings.kubernetes_version, gitops, prior.reused, settings.jobs)
     if prior.reused and pools_overlap(compiled.records):
         return _compile(settings)
     return None if print_diagnostics(compiled.diagnostics) is ExitCode.FAILED else compiled
@@ -141,9 +153,10 @@ def _unchanged(prior: stamp.Prior) -> bool:
 @_out_option
 @_pool_option
 @_version_option
-def render(fleets: Path, out: Path, pools: tuple[str, ...], kubernetes_version: str) -> None:
+@_jobs_option
+def render(fleets: Path, out: Path, pools: tuple[str, ...], kubernetes_version: str, jobs: int) -> None:
     """Write rendered/ and the pools' allocations.lock files."""
-    settings = _settings(fleets, pools, kubernetes_version, out)
+    settings = _settings(fleets, pools, kubernetes_version, out, jobs)
     prior = _prior(settings)
     if _unchanged(prior):
         click.echo("wrote 0 files: nothing changed since the last render (its stamp matches)")
@@ -173,9 +186,10 @@ def render(fleets: Path, out: Path, pools: tuple[str, ...], kubernetes_version: 
 @_out_option
 @_pool_option
 @_version_option
-def check(fleets: Path, out: Path, pools: tuple[str, ...], kubernetes_version: str) -> None:
+@_jobs_option
+def check(fleets: Path, out: Path, pools: tuple[str, ...], kubernetes_version: str, jobs: int) -> None:
     """Exit 1 when rendered/ or a lock is not what render would write."""
-    settings = _settings(fleets, pools, kubernetes_version, out)
+    settings = _settings(fleets, pools, kubernetes_version, out, jobs)
     prior = _prior(settings)
     if _unchanged(prior):
         click.echo(f"{settings.out}: up to date")
@@ -201,10 +215,13 @@ def check(fleets: Path, out: Path, pools: tuple[str, ...], kubernetes_version: s
 @_out_option
 @_pool_option
 @_version_option
+@_jobs_option
 @click.option("--format", "output_format", type=click.Choice(["text", "markdown"]), default="text", show_default=True)
-def plan(fleets: Path, out: Path, pools: tuple[str, ...], kubernetes_version: str, output_format: str) -> None:
+def plan(
+    fleets: Path, out: Path, pools: tuple[str, ...], kubernetes_version: str, jobs: int, output_format: str
+) -> None:
     """Tell what a render would change: servers added, removed, moved, ports changed, restarts."""
-    settings = _settings(fleets, pools, kubernetes_version, out)
+    settings = _settings(fleets, pools, kubernetes_version, out, jobs)
     compiled = _compile(settings, _prior(settings))
     if compiled is None:
         sys.exit(ExitCode.FAILED)

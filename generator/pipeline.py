@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from .diagnostics import Diagnostic, error, warning
 from .firewall import firewall_objects
 from .firewall_plan import unused_ports
 from .lock import LockedServer, lock_text, parse_lock
+from .parallel import available_workers, ordered_map
 from .record import PoolRecord
 from .render import (
     MANAGER,
@@ -93,18 +95,21 @@ def compile_pools(
     kubernetes_version: str,
     gitops: GitOpsSource | None = None,
     reused: Sequence[PoolRecord] = (),
+    jobs: int = 0,
 ) -> Compiled:
     """The whole render in memory; any error diagnostic means nothing may be written.
 
     `reused` are the records of pools the stamp vouches for: they are not in `validated`, their files stay
-    as they are, and they take part only in the delivery objects and the diagnostics.
+    as they are, and they take part only in the delivery objects and the diagnostics. Pools compile on
+    `jobs` processes (0: one per core once there are PARALLEL_FROM servers); the output is the same.
     """
     diagnostics = list(validated.diagnostics)
     outputs = []
-    for pool in validated.pools:
-        output, found = _compile_pool(pool, kubernetes_version)
-        diagnostics += found
-        outputs.append(output)
+    compile_one = partial(_compile_pool, kubernetes_version=kubernetes_version)
+    workers = jobs or _auto_workers(validated.pools)
+    for pool, parts in zip(validated.pools, ordered_map(compile_one, validated.pools, workers), strict=True):
+        outputs.append(PoolOutput(pool, parts.allocation, parts.files, parts.lock_text, parts.firewall_unused))
+        diagnostics += parts.diagnostics
     diagnostics += [d for record in reused for d in record.diagnostics]
     records = sorted([*(out.record(diagnostics) for out in outputs), *reused], key=_record_name)
     delivery: dict[str, bytes] = {}
@@ -119,7 +124,27 @@ def _record_name(record: PoolRecord) -> str:
     return record.name
 
 
-def _compile_pool(pool: PoolSource, kubernetes_version: str) -> tuple[PoolOutput, list[Diagnostic]]:
+PARALLEL_FROM = 10_000
+"""Servers from which a render spreads its pools over the cores (below, starting processes costs more)."""
+
+
+def _auto_workers(pools: Sequence[PoolSource]) -> int:
+    servers = sum(fleet.model.spec.replicas for pool in pools for fleet in pool.fleets)
+    return available_workers() if servers >= PARALLEL_FROM else 1
+
+
+@dataclass(frozen=True, slots=True)
+class _PoolParts:
+    """What compiling a pool adds to its source: all a worker process needs to send back."""
+
+    allocation: Allocation
+    files: dict[str, bytes]
+    lock_text: str
+    firewall_unused: tuple[str, ...]
+    diagnostics: list[Diagnostic]
+
+
+def _compile_pool(pool: PoolSource, kubernetes_version: str) -> _PoolParts:
     previous = parse_lock(pool.lock_text or "")
     diagnostics = [warning(str(pool.lock_path), 0, 0, message) for message in previous.warnings]
     spec = pool_spec(pool)
@@ -138,7 +163,7 @@ def _compile_pool(pool: PoolSource, kubernetes_version: str) -> tuple[PoolOutput
     diagnostics += verify_pool(pool, allocation, shapes, network_objects, kubernetes_version)
     lock = lock_text(locked_servers(allocation, spec))
     unused = unused_ports(pool, allocation, network_objects)
-    return PoolOutput(pool, allocation, unit_files(pool, units), lock, unused), diagnostics
+    return _PoolParts(allocation, unit_files(pool, units), lock, unused, diagnostics)
 
 
 def _allocation_diagnostics(pool: PoolSource, allocation: Allocation) -> list[Diagnostic]:

@@ -12,6 +12,7 @@ class Settings:
     out: Path
     pools: tuple[str, ...]
     kubernetes_version: str
+    jobs: int = 0  # processes to compile pools on; 0: decided by the size of the work (never changes output)
 
     @property
     def stamp_key(self) -> str:
