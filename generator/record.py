@@ -57,19 +57,19 @@ class PoolRecord:
         cluster = data["cluster"]
         bold, notice = data["pod_security"]
         return cls(
-            name=_text(data["name"]),
-            cluster=None if cluster is None else _text(cluster),
-            namespace=_text(data["namespace"]),
-            nodes=tuple(_text(node) for node in data["nodes"]),
-            units=tuple(_text(unit) for unit in data["units"]),
+            name=expect_text(data["name"]),
+            cluster=None if cluster is None else expect_text(cluster),
+            namespace=expect_text(data["namespace"]),
+            nodes=tuple(expect_text(node) for node in data["nodes"]),
+            units=tuple(expect_text(unit) for unit in data["units"]),
             servers=_number(data["servers"]),
             nodes_used=_number(data["nodes_used"]),
             usage=tuple(
-                Use(_text(resource), _number(used), _number(total), _text(unit))
+                Use(expect_text(resource), _number(used), _number(total), expect_text(unit))
                 for resource, used, total, unit in data["usage"]
             ),
-            firewall_unused=tuple(_text(line) for line in data["firewall_unused"]),
-            pod_security=(_flag(bold), _text(notice)),
+            firewall_unused=tuple(expect_text(line) for line in data["firewall_unused"]),
+            pod_security=(_flag(bold), expect_text(notice)),
             diagnostics=diagnostics_from_json(data["diagnostics"], fleets),
         )
 
@@ -88,12 +88,17 @@ def diagnostics_to_json(diagnostics: Iterable[Diagnostic], fleets: Path) -> list
 def diagnostics_from_json(rows: Iterable[Any], fleets: Path) -> tuple[Diagnostic, ...]:
     found = []
     for path, inside, line, column, message, hint, severity in rows:
-        shown = str(fleets / _text(path)) if _flag(inside) else _text(path)
-        found.append(Diagnostic(shown, _number(line), _number(column), _text(message), _text(hint), Severity(severity)))
+        shown = str(fleets / expect_text(path)) if _flag(inside) else expect_text(path)
+        found.append(
+            Diagnostic(
+                shown, _number(line), _number(column), expect_text(message), expect_text(hint), Severity(severity)
+            )
+        )
     return tuple(sorted(found))
 
 
-def _text(value: object) -> str:
+def expect_text(value: object) -> str:
+    """`value` when it is a string; a TypeError for a record that is not one."""
     if not isinstance(value, str):
         raise TypeError(f"expected text, got {type(value).__name__}")
     return value

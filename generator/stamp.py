@@ -28,7 +28,7 @@ from pathlib import Path
 
 from .delivery import DELIVERY_FOLDER
 from .diagnostics import Diagnostic
-from .record import PoolRecord, diagnostics_from_json, diagnostics_to_json, pools_overlap
+from .record import PoolRecord, diagnostics_from_json, diagnostics_to_json, expect_text, pools_overlap
 from .write import write_file_atomic
 
 STAMP_FILE = ".fleetgen-stamp"
@@ -153,18 +153,15 @@ def read_stamp(fleets: Path, out: Path) -> Stamp | None:
     try:
         header = json.loads(lines[1])
         rows = [json.loads(line) for line in lines[2:]]
-        records = {row["pool"]: PoolRecord.from_json(row["record"], fleets) for row in rows}
-        digests = {row["pool"]: _text(row["digest"]) for row in rows}
-        found = Survey(_text(header["key"]), _text(header["shared"]), _text(header["delivery"]), digests)
+        records = {expect_text(row["pool"]): PoolRecord.from_json(row["record"], fleets) for row in rows}
+        if any(name != record.name for name, record in records.items()):
+            raise ValueError("a pool's line holds another pool's record")
+        digests: dict[str, str | None] = {row["pool"]: expect_text(row["digest"]) for row in rows}
+        key, shared, delivery = (expect_text(header[name]) for name in ("key", "shared", "delivery"))
+        found = Survey(key, shared, delivery, digests)
         return Stamp(found, records, diagnostics_from_json(header["diagnostics"], fleets))
     except (KeyError, TypeError, ValueError, AttributeError):
         return None
-
-
-def _text(value: object) -> str:
-    if not isinstance(value, str):
-        raise TypeError("expected text")
-    return value
 
 
 @dataclass(frozen=True, slots=True)
