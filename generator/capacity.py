@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from .allocate import USAGE_WARNING_PERCENT, Allocation, FleetSpec, PoolSpec, Shortfall
 from .lock import LockedServer, parse_lock
-from .pipeline import allocate_honestly, pool_spec
+from .parallel import ordered_map
+from .pipeline import allocate_honestly, pool_spec, workers_for
 from .rules import PoolSource
 from .usage import Use, node_usage, pool_usage
 
@@ -54,6 +55,11 @@ class PoolCapacity:
     def peak(self) -> float:
         """The highest utilisation of any pool resource, in percent."""
         return max((use.percent for use in self.uses), default=0.0)
+
+
+def capacity_report(pools: Sequence[PoolSource], jobs: int = 0) -> list[PoolCapacity]:
+    """Every pool's capacity, the pools spread over the cores as a render spreads them."""
+    return ordered_map(pool_capacity, pools, workers_for(pools, jobs))
 
 
 def pool_capacity(pool: PoolSource) -> PoolCapacity:

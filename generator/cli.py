@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from . import agones, edit, kube, scaffold, sinks, stamp
-from .capacity import capacity_json, capacity_table, over_limit, pool_capacity
+from .capacity import capacity_json, capacity_report, capacity_table, over_limit
 from .delivery import GitOpsSource, parse_gitops
 from .diagnostics import has_errors
 from .edit import Proposal
@@ -288,15 +288,21 @@ def init(directory: Path, repo_url: str, requirement: str | None, kubernetes_ver
 @_version_option
 @click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.option("--fail-above", type=click.FloatRange(0, 100), metavar="PCT", help="Exit 1 past PCT percent use.")
+@_jobs_option
 def capacity(
-    fleets: Path, pools: tuple[str, ...], kubernetes_version: str, output_format: str, fail_above: float | None
+    fleets: Path,
+    pools: tuple[str, ...],
+    kubernetes_version: str,
+    output_format: str,
+    fail_above: float | None,
+    jobs: int,
 ) -> None:
     """Used and free pods, cpu, memory and ports per pool and node, and how many more servers of each fleet fit."""
-    settings = _settings(fleets, pools, kubernetes_version)
+    settings = _settings(fleets, pools, kubernetes_version, jobs=jobs)
     validated = validate_fleets(load_fleets(settings.fleets, settings.pools), settings.kubernetes_version)
     if print_diagnostics(validated.diagnostics) is ExitCode.FAILED:
         sys.exit(ExitCode.FAILED)
-    report = [pool_capacity(pool) for pool in validated.pools]
+    report = capacity_report(validated.pools, settings.jobs)
     click.echo(capacity_json(report) if output_format == "json" else capacity_table(report), nl=False)
     reasons = over_limit(report, fail_above)
     for reason in reasons:

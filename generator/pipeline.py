@@ -106,7 +106,7 @@ def compile_pools(
     diagnostics = list(validated.diagnostics)
     outputs = []
     compile_one = partial(_compile_pool, kubernetes_version=kubernetes_version)
-    workers = jobs or _auto_workers(validated.pools)
+    workers = workers_for(validated.pools, jobs)
     for pool, parts in zip(validated.pools, ordered_map(compile_one, validated.pools, workers), strict=True):
         outputs.append(PoolOutput(pool, parts.allocation, parts.files, parts.lock_text, parts.firewall_unused))
         diagnostics += parts.diagnostics
@@ -128,7 +128,10 @@ PARALLEL_FROM = 10_000
 """Servers from which a render spreads its pools over the cores (below, starting processes costs more)."""
 
 
-def _auto_workers(pools: Sequence[PoolSource]) -> int:
+def workers_for(pools: Sequence[PoolSource], jobs: int) -> int:
+    """`jobs` when set; else every core once the pools hold PARALLEL_FROM servers, one below."""
+    if jobs:
+        return jobs
     servers = sum(fleet.model.spec.replicas for pool in pools for fleet in pool.fleets)
     return available_workers() if servers >= PARALLEL_FROM else 1
 

@@ -1,4 +1,4 @@
-"""Pools compiled on several processes: the output, the plan and the errors are those of one process."""
+"""Pools compiled on several processes: the output, plan, capacity and errors are those of one process."""
 
 from __future__ import annotations
 
@@ -57,7 +57,9 @@ def _run(folder: Path, *args: str) -> tuple[int, str, str, dict[str, bytes]]:
 
 
 @needs_fork
-@pytest.mark.parametrize("command", [["render"], ["check"], ["plan", "--format", "markdown"]])
+@pytest.mark.parametrize(
+    "command", [["render"], ["check"], ["plan", "--format", "markdown"], ["capacity", "--format", "json"]]
+)
 def test_two_processes_write_and_print_what_one_does(tmp_path: Path, command: list[str]) -> None:
     one = _run(_copy(tmp_path, "one"), *command, "--jobs", "1")
     two = _run(_copy(tmp_path, "two"), *command, "--jobs", "2")
