@@ -174,10 +174,9 @@ def render(fleets: Path, out: Path, pools: tuple[str, ...], kubernetes_version: 
     for record in compiled.records:
         click.echo(record.summary)
     changes = written.changes
-    reused = sum(len(record.units) for record in compiled.records if record.name in compiled.reused)
     click.echo(
         f"wrote {len(changes.written)} files, removed {len(changes.removed)}, "
-        f"{changes.unchanged + reused} unchanged; {len(written.locks)} locks updated"
+        f"{changes.unchanged + compiled.reused_files} unchanged; {len(written.locks)} locks updated"
     )
 
 

@@ -81,6 +81,11 @@ class Compiled:
     reused: frozenset[str] = frozenset()  # pools left as they are on disk
 
     @property
+    def reused_files(self) -> int:
+        """The files of the reused pools, unchanged by definition: one manifest a unit."""
+        return sum(len(record.units) for record in self.records if record.name in self.reused)
+
+    @property
     def shared_diagnostics(self) -> tuple[Diagnostic, ...]:
         """The diagnostics of no pool (gitops.yaml's): the stamp keeps them beside the pools' records."""
         held = {d for record in self.records for d in record.diagnostics}

@@ -188,6 +188,19 @@ def test_pool_no_longer_desired_is_removed(out_dir: Path) -> None:
     assert read_pools(out_dir) == desired
 
 
+def test_a_kept_pool_is_left_alone_though_not_desired(out_dir: Path) -> None:
+    """A render that reuses a pool does not compute its files; `keep` says they stay as they are."""
+    desired = desired_tree()
+    kept = desired.pop("us-east")
+    desired["eu-west"]["arena-0/manifest.yaml"] += b"# changed\n"
+    before = file_stats(out_dir)
+    assert diff_tree(out_dir, desired, keep=("us-east",)).removed == ()
+    changes = apply_tree(out_dir, desired, keep=("us-east",))
+    assert (changes.written, changes.removed) == (("eu-west/arena-0/manifest.yaml",), ())
+    assert read_pools(out_dir) == {**desired, "us-east": kept}
+    assert all(file_stats(out_dir)[path] == stat for path, stat in before.items() if path.startswith("us-east/"))
+
+
 def test_pool_desired_empty_is_removed(out_dir: Path) -> None:
     desired = desired_tree()
     desired["us-east"] = {}
