@@ -137,7 +137,8 @@ class Allocation:
     pool: str
     servers: tuple[Server, ...]
     shortfalls: tuple[Shortfall, ...]
-    warnings: tuple[str, ...]
+    warnings: tuple[str, ...]  # about the pool as placed (use above USAGE_WARNING_PERCENT)
+    lock_warnings: tuple[str, ...] = ()  # about the previous lock (entries dropped): gone once it is rewritten
 
 
 def ports_resource(range_name: str) -> str:
@@ -853,7 +854,7 @@ def allocate(pool: PoolSpec, previous: Mapping[tuple[str, int], LockedServer]) -
         if len(servers[name]) < plan.spec.replicas
     )
     ordered = tuple(server for name in plans for server in _by_ordinal(servers[name]))
-    return Allocation(pool.name, ordered, shortfalls, tuple(warnings + _usage_warnings(state)))
+    return Allocation(pool.name, ordered, shortfalls, tuple(_usage_warnings(state)), tuple(warnings))
 
 
 def _place_fleet(pool: _Pool, plan: _Plan, out: dict[int, Server]) -> None:

@@ -177,6 +177,8 @@ def _compile_pool(pool: PoolSource, kubernetes_version: str) -> _PoolParts:
 def _allocation_diagnostics(pool: PoolSource, allocation: Allocation) -> list[Diagnostic]:
     fleets = {fleet.name: fleet for fleet in pool.fleets}
     found = [warning(pool.document.path, 0, 0, f"pool {pool.name!r}: {message}") for message in allocation.warnings]
+    lock = str(pool.lock_path)
+    found += [warning(lock, 0, 0, f"pool {pool.name!r}: {message}") for message in allocation.lock_warnings]
     for shortfall in allocation.shortfalls:
         fleet = fleets[shortfall.fleet]
         line, column = fleet.document.position(("spec", "replicas"))

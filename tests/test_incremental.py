@@ -4,12 +4,16 @@ refuse exactly what a render from nothing would, and must reuse only what is tru
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from generator import kube
 from generator.cli import cli
@@ -286,3 +290,84 @@ def test_a_fleet_file_behind_a_link_is_digested_by_what_it_leads_to(repo: Path) 
     expected, expected_tree = from_nothing(repo, "render")
     assert run("render") == expected and tree(repo) == expected_tree
     assert "us-east-1: 6 servers" in expected[1]
+
+
+# --- any sequence of edits ---------------------------------------------------------------------------
+
+FLEET_FILES = {
+    "casual": "eu-west-1/casual.yaml",
+    "ranked": "eu-west-1/ranked.yaml",
+    "community": "us-east-1/fleets.yaml",
+    "relay": "us-east-1/fleets.yaml",
+}
+EU_NODES = ("fra-gs-01", "fra-gs-02", "fra-gs-03")
+UNITS = ("eu-west-1/casual-0", "eu-west-1/network", "us-east-1/relay-0", "us-east-1/network")
+
+
+def set_replicas(repo: Path, fleet: str, replicas: int) -> None:
+    path = repo / "fleets" / FLEET_FILES[fleet]
+    head, marker, tail = path.read_text().partition(f"  name: {fleet}\n")
+    before, _, after = tail.partition("  replicas: ")
+    path.write_text(head + marker + before + f"  replicas: {replicas}" + after[after.index("\n") :])
+
+
+def toggle_cordon(repo: Path, node: str) -> None:
+    path = repo / "fleets/eu-west-1/pool.yaml"
+    head, marker, tail = path.read_text().partition(f"    - name: {node}\n")
+    entry, rest = [*tail.split("\n    - name: ", 1), ""][:2]
+    cordon = "      unschedulable: true"
+    lines = [line for line in entry.split("\n") if line != cordon]
+    if len(lines) == len(entry.split("\n")):
+        lines.insert(len(lines) - 1 if lines[-1] == "" else len(lines), cordon)
+    joined = "\n".join(lines)
+    path.write_text(head + marker + joined + ("\n    - name: " + rest if rest else ""))
+
+
+def apply_edit(repo: Path, edit: tuple[str, Any]) -> None:
+    kind, argument = edit
+    if kind == "replicas":
+        set_replicas(repo, *argument)
+    elif kind == "cordon":
+        toggle_cordon(repo, argument)
+    elif kind == "lose lock":
+        (repo / "fleets" / argument / "allocations.lock").unlink(missing_ok=True)
+    elif kind == "edit output":
+        manifest = repo / "rendered" / argument / "manifest.yaml"
+        if manifest.is_file():
+            manifest.write_bytes(manifest.read_bytes() + b"# edited by hand\n")
+    elif kind == "drop unit":
+        shutil.rmtree(repo / "rendered" / argument, ignore_errors=True)
+
+
+edits = st.one_of(
+    st.tuples(st.just("replicas"), st.tuples(st.sampled_from(sorted(FLEET_FILES)), st.integers(0, 6))),
+    st.tuples(st.just("cordon"), st.sampled_from(EU_NODES)),
+    st.tuples(st.just("lose lock"), st.sampled_from([EU, US])),
+    st.tuples(st.just("edit output"), st.sampled_from(UNITS)),
+    st.tuples(st.just("drop unit"), st.sampled_from(UNITS)),
+    st.tuples(st.just("nothing"), st.none()),
+)
+
+
+@settings(max_examples=12, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=st.lists(st.lists(edits, min_size=1, max_size=3), min_size=1, max_size=3))
+def test_any_sequence_of_edits_renders_as_a_render_that_reuses_nothing(repo: Path, steps: list[list[Any]]) -> None:
+    """After each batch of edits, render with the stamp and without it: the same exit code, the same lines,
+    the same files. The repository starts from the fixture's state for every example."""
+    start = repo.parent / "start"
+    if not start.exists():
+        shutil.copytree(repo, start, symlinks=True)
+    shutil.rmtree(repo)
+    shutil.copytree(start, repo, symlinks=True)
+    for batch in steps:
+        for edit in batch:
+            apply_edit(repo, edit)
+        expected, expected_tree = from_nothing(repo, "render")
+        before = tree(repo)
+        code, stdout, stderr = run("render")
+        assert (code, stderr) == (expected[0], expected[2]), batch
+        if stdout.startswith("wrote 0 files: nothing changed"):
+            assert re.search(r"^wrote 0 files, removed 0, \d+ unchanged; 0 locks updated$", expected[1], re.M), batch
+        else:
+            assert stdout == expected[1], batch
+        assert tree(repo) == (expected_tree if code == 0 else before), batch
