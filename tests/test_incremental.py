@@ -352,16 +352,19 @@ edits = st.one_of(
 @settings(max_examples=12, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(steps=st.lists(st.lists(edits, min_size=1, max_size=3), min_size=1, max_size=3))
 def test_any_sequence_of_edits_renders_as_a_render_that_reuses_nothing(repo: Path, steps: list[list[Any]]) -> None:
-    """After each batch of edits, render with the stamp and without it: the same exit code, the same lines,
-    the same files. The repository starts from the fixture's state for every example."""
+    """After each batch of edits, check, plan and render with the stamp and without it: the same exit codes,
+    the same lines, the same files. The repository starts from the fixture's state for every example."""
     start = repo.parent / "start"
     if not start.exists():
         shutil.copytree(repo, start, symlinks=True)
     shutil.rmtree(repo)
     shutil.copytree(start, repo, symlinks=True)
+    os.chdir(repo)  # the working folder was the one just removed
     for batch in steps:
         for edit in batch:
             apply_edit(repo, edit)
+        for command in ("check", "plan"):
+            assert run(command) == from_nothing(repo, command)[0], (command, batch)
         expected, expected_tree = from_nothing(repo, "render")
         before = tree(repo)
         code, stdout, stderr = run("render")
