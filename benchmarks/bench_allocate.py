@@ -16,14 +16,8 @@ from typing import TypeVar
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from generator.allocate import (
-    FleetSpec,
-    NodeSpec,
-    PoolSpec,
-    PortSpec,
-    allocate,
-    locked_servers,
-)
+from generator.allocate import allocate, locked_servers
+from generator.allocation import FleetSpec, NodeSpec, PoolSpec, PortSpec
 from generator.lock import lock_text, parse_lock
 
 T = TypeVar("T")

@@ -12,7 +12,7 @@ import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from .allocate import USAGE_WARNING_PERCENT, Allocation, FleetSpec, PoolSpec, Shortfall
+from .allocation import USAGE_WARNING_PERCENT, Allocation, FleetSpec, PoolSpec, Shortfall
 from .lock import LockedServer, parse_lock
 from .parallel import ordered_map
 from .pipeline import allocate_honestly, pool_spec, workers_for

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .allocate import Allocation
+from .allocation import Allocation
 from .model import AwsOutput, AzureOutput, CalicoOutput, CiliumOutput, FirewallOutput, GcpOutput, NetworkPolicyOutput
 from .render import MANAGER, POOL_LABEL, canonical
 from .rules import MANAGED_BY_LABEL, PoolSource

@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from .allocate import Allocation
+from .allocation import Allocation
 from .firewall import (
     ANYWHERE,
     CONTAINER_PORT_OUTPUTS,

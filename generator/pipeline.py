@@ -11,7 +11,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from .allocate import Allocation, FleetSpec, NodeSpec, PoolSpec, PortSpec, allocate, locked_servers
+from .allocate import allocate, locked_servers
+from .allocation import Allocation, FleetSpec, NodeSpec, PoolSpec, PortSpec
 from .delivery import GitOpsSource, delivery_files, target
 from .diagnostics import Diagnostic, error, warning
 from .firewall import firewall_objects

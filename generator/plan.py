@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import click
 
-from .allocate import Server
+from .allocation import Server
 from .firewall_plan import FirewallPlan
 from .lock import LockedServer
 from .usage import Use

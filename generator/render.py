@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from .allocate import Allocation, Server
+from .allocation import Allocation, Server
 from .emit import Slot, Template, compile_template, emit_all
 from .model import Port
 from .rules import HOSTNAME_LABEL, MANAGED_BY_LABEL, FleetSource, PoolSource

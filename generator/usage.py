@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from .allocate import Allocation, Server
+from .allocation import Allocation, Server
 from .model import PortRange
 from .rules import PoolSource
 

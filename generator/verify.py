@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from . import crds, kube
-from .allocate import Allocation, Server
+from .allocation import Allocation, Server
 from .diagnostics import Diagnostic, error
 from .emit import Slot
 from .firewall_plan import pool_coverage_problems

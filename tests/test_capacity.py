@@ -250,7 +250,8 @@ def test_scaling_to_the_number_capacity_gives_fits_and_one_more_does_not(case: A
 def test_the_search_asks_the_allocator_only_a_few_times(monkeypatch: pytest.MonkeyPatch) -> None:
     """The first probe is an estimate from the free room, so a plain pool needs about two allocations."""
     from generator import pipeline
-    from generator.allocate import FleetSpec, NodeSpec, PoolSpec, PortSpec, allocate
+    from generator.allocate import allocate
+    from generator.allocation import FleetSpec, NodeSpec, PoolSpec, PortSpec
 
     calls = []
 
