@@ -20,11 +20,11 @@ from . import crds, kube
 from .diagnostics import Diagnostic, did_you_mean, has_errors
 from .emit import emit_all
 from .load import Document
-from .model import API_VERSION, Metadata, Strict
+from .model import API_VERSION, MANAGED_BY_LABEL, Metadata, Strict
 from .parse import translate_errors
 from .record import PoolRecord
 from .render import MANAGER, NETWORK_UNIT, POOL_LABEL, canonical
-from .rules import MANAGED_BY_LABEL, PoolSource
+from .rules import PoolSource
 
 DELIVERY_FOLDER = "_delivery"
 KIND = "GitOps"

@@ -17,9 +17,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from .allocation import Allocation
-from .model import AwsOutput, AzureOutput, CalicoOutput, CiliumOutput, FirewallOutput, GcpOutput, NetworkPolicyOutput
+from .model import (
+    MANAGED_BY_LABEL,
+    AwsOutput,
+    AzureOutput,
+    CalicoOutput,
+    CiliumOutput,
+    FirewallOutput,
+    GcpOutput,
+    NetworkPolicyOutput,
+)
 from .render import MANAGER, POOL_LABEL, canonical
-from .rules import MANAGED_BY_LABEL, PoolSource
+from .rules import PoolSource
 
 TCP, UDP = "TCP", "UDP"
 PROTOCOLS = (TCP, UDP)

@@ -201,3 +201,10 @@ class Fleet(Strict):
 
 
 KINDS: dict[str, type[Strict]] = {"NodePool": NodePool, "Fleet": Fleet}
+
+
+# Label keys and policy groups the rules, render and firewall share.
+RESERVED_LABEL_PREFIX = "fleetgen.dev/"
+MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
+HOSTNAME_LABEL = "kubernetes.io/hostname"
+NUMBERED_POLICIES = ("Dynamic", "Passthrough")

@@ -18,6 +18,7 @@ from .diagnostics import Diagnostic, error, warning
 from .firewall import firewall_objects
 from .firewall_plan import unused_ports
 from .lock import LockedServer, lock_text, parse_lock
+from .model import MANAGED_BY_LABEL
 from .parallel import available_workers, ordered_map
 from .record import PoolRecord
 from .render import (
@@ -30,7 +31,7 @@ from .render import (
     pod_shapes,
     unit_files,
 )
-from .rules import MANAGED_BY_LABEL, FleetSource, PoolSource, Validated
+from .rules import FleetSource, PoolSource, Validated
 from .security import admission_objects, plan_notice
 from .usage import pool_usage
 from .verify import verify_pool

@@ -14,8 +14,8 @@ from typing import Any
 
 from .allocation import Allocation, Server
 from .emit import Slot, Template, compile_template, emit_all
-from .model import Port
-from .rules import HOSTNAME_LABEL, MANAGED_BY_LABEL, FleetSource, PoolSource
+from .model import HOSTNAME_LABEL, MANAGED_BY_LABEL, Port
+from .rules import FleetSource, PoolSource
 
 MANAGER = "fleetgen"
 POOL_LABEL = "fleetgen.dev/pool"
