@@ -136,10 +136,23 @@ def _entries(folder: Path) -> list[Path]:
 
 
 @dataclass(frozen=True, slots=True)
+class Header:
+    """What a render recorded beside the pools: code and settings, the shared part, rendered/_delivery."""
+
+    key: str
+    shared: str
+    delivery: str
+    diagnostics: tuple[Diagnostic, ...]  # warnings outside the pool folders (gitops.yaml)
+
+
+@dataclass(frozen=True, slots=True)
 class Stamp:
-    survey: Survey
-    records: dict[str, PoolRecord]
-    shared_diagnostics: tuple[Diagnostic, ...]  # warnings outside the pool folders (gitops.yaml)
+    """A stamp as read. Usually one header and a line per pool; after git's union merge (see
+    .gitattributes) both sides' lines of a conflicting hunk are there, and each line still vouches only
+    for the digest it names."""
+
+    headers: tuple[Header, ...]
+    records: dict[str, dict[str, PoolRecord]]  # pool -> digest -> record
 
 
 def read_stamp(fleets: Path, out: Path) -> Stamp | None:
@@ -148,20 +161,23 @@ def read_stamp(fleets: Path, out: Path) -> Stamp | None:
     if path.is_symlink() or not path.is_file():
         return None
     lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-    if len(lines) < 2 or lines[0] != _FORMAT:
+    if not lines or lines[0] != _FORMAT:
         return None
+    headers: list[Header] = []
+    records: dict[str, dict[str, PoolRecord]] = {}
     try:
-        header = json.loads(lines[1])
-        rows = [json.loads(line) for line in lines[2:]]
-        records = {expect_text(row["pool"]): PoolRecord.from_json(row["record"], fleets) for row in rows}
-        if any(name != record.name for name, record in records.items()):
-            raise ValueError("a pool's line holds another pool's record")
-        digests: dict[str, str | None] = {row["pool"]: expect_text(row["digest"]) for row in rows}
-        key, shared, delivery = (expect_text(header[name]) for name in ("key", "shared", "delivery"))
-        found = Survey(key, shared, delivery, digests)
-        return Stamp(found, records, diagnostics_from_json(header["diagnostics"], fleets))
+        for row in map(json.loads, lines[1:]):
+            if "pool" in row:
+                record = PoolRecord.from_json(row["record"], fleets)
+                if record.name != row["pool"]:
+                    raise ValueError("a pool's line holds another pool's record")
+                records.setdefault(record.name, {})[expect_text(row["digest"])] = record
+            else:
+                key, shared, delivery = (expect_text(row[name]) for name in ("key", "shared", "delivery"))
+                headers.append(Header(key, shared, delivery, diagnostics_from_json(row["diagnostics"], fleets)))
     except (KeyError, TypeError, ValueError, AttributeError):
         return None
+    return Stamp(tuple(headers), records) if headers else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,19 +202,21 @@ def prior(fleets: Path, out: Path, settings: str) -> Prior:
     stamp = read_stamp(fleets, out)
     if stamp is None:
         return NOTHING
-    now, then = survey(fleets, out, settings), stamp.survey
-    if (now.key, now.shared) != (then.key, then.shared):
+    now = survey(fleets, out, settings)
+    headers = [header for header in stamp.headers if (header.key, header.shared) == (now.key, now.shared)]
+    if not headers:
         return NOTHING
     reused = tuple(
-        stamp.records[name]
+        stamp.records[name][digest]
         for name, digest in sorted(now.pools.items())
-        if digest is not None and then.pools.get(name) == digest
+        if digest is not None and digest in stamp.records.get(name, {})
     )
     if pools_overlap(reused):
-        return NOTHING  # stamps merged by git from pull requests that each changed one pool, say
-    whole = now.delivery == then.delivery and len(reused) == len(now.pools)
+        return NOTHING  # pools that each rendered alone, brought together by a merge
+    delivered = [header for header in headers if header.delivery == now.delivery]
+    whole = bool(delivered) and len(reused) == len(now.pools)
     digests = {record.name: now.pools[record.name] for record in reused}
-    return Prior(whole, reused, stamp.shared_diagnostics, digests)
+    return Prior(whole, reused, (delivered or headers)[0].diagnostics, digests)
 
 
 def write_stamp(
