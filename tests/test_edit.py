@@ -10,7 +10,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from generator import edit, kube
+from generator import edit, kube, yaml_text
 from generator.cli import cli
 from generator.settings import Settings
 
@@ -212,33 +212,33 @@ def _edit_node(text: str, *path: str | int) -> tuple[str, object]:
 
     node = next(iter(YAML().compose_all(text)))
     for segment in path:
-        node = node.value[segment] if isinstance(segment, int) else edit._entry(node, segment)[1]
+        node = node.value[segment] if isinstance(segment, int) else yaml_text.entry(node, segment)[1]
     return text, node
 
 
 def test_set_value_of_an_empty_key_and_at_the_end_of_a_file_without_newline() -> None:
     text, mapping = _edit_node("a:\nb: 1")
-    assert edit.set_value(text, mapping, "a", "x") == "a: x\nb: 1"
-    assert edit.set_value(text, mapping, "c", "2") == "a:\nb: 1\nc: 2\n"
+    assert yaml_text.set_value(text, mapping, "a", "x") == "a: x\nb: 1"
+    assert yaml_text.set_value(text, mapping, "c", "2") == "a:\nb: 1\nc: 2\n"
 
 
 def test_append_to_an_empty_flow_list_and_remove_the_only_block_item() -> None:
     text, mapping = _edit_node("spec:\n  nodes: []\n", "spec")
-    key, sequence = edit._entry(mapping, "nodes")
-    assert edit.append_item(text, sequence, {"name": "n", "address": "192.0.2.9"}) == (
+    key, sequence = yaml_text.entry(mapping, "nodes")
+    assert yaml_text.append_item(text, sequence, {"name": "n", "address": "192.0.2.9"}) == (
         "spec:\n  nodes: [{name: n, address: 192.0.2.9}]\n"
     )
     text, mapping = _edit_node("spec:\n  nodes:\n    - name: n  # only\n  pin: nodeName\n", "spec")
-    key, sequence = edit._entry(mapping, "nodes")
-    assert edit.remove_item(text, key, sequence, 0) == "spec:\n  nodes: []\n  pin: nodeName\n"
+    key, sequence = yaml_text.entry(mapping, "nodes")
+    assert yaml_text.remove_item(text, key, sequence, 0) == "spec:\n  nodes: []\n  pin: nodeName\n"
 
 
 def test_plain_strings_only_when_they_read_back_the_same() -> None:
-    assert edit._flow({"cpu": "4", "memory": "8Gi", "x": "yes", "y": "a: b", "z": "2001:db8::1"}) == (
+    assert yaml_text.flow({"cpu": "4", "memory": "8Gi", "x": "yes", "y": "a: b", "z": "2001:db8::1"}) == (
         '{cpu: "4", memory: 8Gi, x: "yes", y: "a: b", z: 2001:db8::1}'
     )
     for value in ("4", "8Gi", "yes", "a: b", "2001:db8::1", "~", "1e3", "0x1F", "12:30"):
-        assert yaml.safe_load("{k: " + edit._flow(value) + "}") == {"k": value}
+        assert yaml.safe_load("{k: " + yaml_text.flow(value) + "}") == {"k": value}
 
 
 # --- Refusals: nothing on disk changes ------------------------------------------------------------------
