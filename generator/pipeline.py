@@ -45,7 +45,7 @@ class PoolOutput:
     allocation: Allocation
     files: dict[str, bytes]
     lock_text: str
-    firewall_unused: tuple[str, ...] = ()  # plan's lines on ports a quota opens that no server uses
+    firewall_unused: tuple[str, ...]  # plan's lines on ports a quota opens that no server uses
 
     @property
     def name(self) -> str:

@@ -15,9 +15,7 @@ from .pipeline import Compiled, PoolOutput
 from .plan import PoolPlan, plan_pool
 from .record import PoolRecord
 from .render import MANIFEST, NETWORK_UNIT, endpoint_entry, template_hash
-from .security import plan_notice
 from .settings import Settings
-from .usage import pool_usage
 from .write import TreeChanges, apply_tree, diff_tree, write_file_atomic
 
 _HASH_LINE = re.compile(rb"fleetgen\.dev/fleet: ([a-z0-9-]+)\n(?:.*\n)*?\s*fleetgen\.dev/template-hash: \"?([0-9a-f]+)")
@@ -78,8 +76,10 @@ def describe(compiled: Compiled, out: Path, pools: tuple[str, ...]) -> list[Pool
     """A plan per pool, by name; a pool the stamp vouches for is unchanged, as its record tells."""
     changes = diff_tree(out, desired_tree(compiled), pools or None, compiled.reused)
     touched = [*changes.written, *changes.removed]
-    plans = [_unchanged(record) for record in compiled.records if record.name in compiled.reused]
+    records = {record.name: record for record in compiled.records}
+    plans = [_unchanged(record) for name, record in records.items() if name in compiled.reused]
     for pool in compiled.pools:
+        record = records[pool.name]
         previous = parse_lock(pool.source.lock_text or "").entries
         new_hashes = {fleet.name: template_hash(pool.source, fleet) for fleet in pool.source.fleets}
         files = [path for path in touched if path.split("/", 1)[0] == pool.name]
@@ -91,9 +91,9 @@ def describe(compiled: Compiled, out: Path, pools: tuple[str, ...]) -> list[Pool
                 _rendered_hashes(out / pool.name),
                 new_hashes,
                 files,
-                pool_usage(pool.source, pool.allocation),
+                record.usage,
                 _firewall_plan(pool, out),
-                plan_notice(pool.source.model),
+                record.pod_security,
             )
         )
     return sorted(plans, key=_plan_pool)
