@@ -201,12 +201,12 @@ def pyyaml_seconds(root: Path, sample: int) -> tuple[float, int]:
     import yaml
 
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from generator import kube
-    from generator.load import load_fleets
-    from generator.pipeline import compile_pools
-    from generator.render import pod_object
-    from generator.rules import validate_fleets
-    from generator.verify import fill
+    from generator.fleetfiles.load import load_fleets
+    from generator.fleetfiles.rules import validate_fleets
+    from generator.kube import api as kube
+    from generator.manifests.render import pod_object
+    from generator.manifests.verify import fill
+    from generator.tree.compile import compile_pools
 
     version = kube.latest_version()
     compiled = compile_pools(validate_fleets(load_fleets(root / "fleets"), version), version)

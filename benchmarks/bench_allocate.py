@@ -16,9 +16,9 @@ from typing import TypeVar
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from generator.allocate import allocate, locked_servers
-from generator.allocation import FleetSpec, NodeSpec, PoolSpec, PortSpec
-from generator.lock import lock_text, parse_lock
+from generator.allocation.allocate import allocate, locked_servers
+from generator.allocation.lock import lock_text, parse_lock
+from generator.allocation.spec import FleetSpec, NodeSpec, PoolSpec, PortSpec
 
 T = TypeVar("T")
 PORTS = (

@@ -10,7 +10,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from generator.write import OWNED_MARKER, apply_tree
+from generator.tree.write import OWNED_MARKER, apply_tree
 
 SHARED_POOLS = ("pool-a", "pool-b", "pool-c")
 BIG = 256 * 1024

@@ -9,8 +9,8 @@ import pytest
 import yaml
 from test_edit import run
 
-from generator import agones
-from generator.load import load_documents
+from generator.edits import agones
+from generator.fleetfiles.load import load_documents
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "agones"
 ALL = sorted(str(path) for path in FIXTURES.glob("*.yaml"))

@@ -13,9 +13,9 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from generator.allocate import allocate, locked_servers
-from generator.allocation import Allocation, FleetSpec, NodeSpec, PoolSpec, PortSpec, Server
-from generator.lock import LockedPort, LockedServer, lock_text, parse_lock
+from generator.allocation.allocate import allocate, locked_servers
+from generator.allocation.lock import LockedPort, LockedServer, lock_text, parse_lock
+from generator.allocation.spec import Allocation, FleetSpec, NodeSpec, PoolSpec, PortSpec, Server
 
 DEFAULT = (("default", 7000, 8000),)
 GAME = PortSpec("game")
@@ -959,9 +959,9 @@ def test_a_damaged_lock_is_never_fatal(spec: PoolSpec, rnd: random.Random) -> No
 
 
 HASH_SEED_SCRIPT = """
-from generator.allocate import allocate, locked_servers
-from generator.allocation import FleetSpec, NodeSpec, PoolSpec, PortSpec
-from generator.lock import lock_text
+from generator.allocation.allocate import allocate, locked_servers
+from generator.allocation.spec import FleetSpec, NodeSpec, PoolSpec, PortSpec
+from generator.allocation.lock import lock_text
 labels = [(("zone", z), ("tier", t), ("rack", str(i))) for i, (z, t) in enumerate([("a", "x"), ("b", "y")] * 4)]
 nodes = tuple(NodeSpec(f"node-{i}", "192.0.2.1", labels[i], pods=9) for i in range(8))
 ports = (PortSpec("game"), PortSpec("voice", "Passthrough", "TCPUDP", "voice"), PortSpec("q", protocol="TCP"))

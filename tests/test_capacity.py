@@ -13,14 +13,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_edit import run
 
-from generator import edit, kube
-from generator.capacity import most_replicas, pool_capacity
+from generator.allocation.capacity import most_replicas, pool_capacity
 from generator.diagnostics import has_errors
-from generator.emit import emit
-from generator.load import load_fleets
-from generator.pipeline import compile_pools
-from generator.rules import validate_fleets
+from generator.edits import edit
+from generator.fleetfiles.load import load_fleets
+from generator.fleetfiles.rules import validate_fleets
+from generator.kube import api as kube
+from generator.manifests.emit import emit
 from generator.settings import Settings
+from generator.tree.compile import compile_pools
 
 ROOT = Path(__file__).resolve().parent.parent
 VERSION = kube.latest_version()
@@ -249,9 +250,9 @@ def test_scaling_to_the_number_capacity_gives_fits_and_one_more_does_not(case: A
 
 def test_the_search_asks_the_allocator_only_a_few_times(monkeypatch: pytest.MonkeyPatch) -> None:
     """The first probe is an estimate from the free room, so a plain pool needs about two allocations."""
-    from generator import pipeline
-    from generator.allocate import allocate
-    from generator.allocation import FleetSpec, NodeSpec, PoolSpec, PortSpec
+    from generator.allocation import placement as pipeline
+    from generator.allocation.allocate import allocate
+    from generator.allocation.spec import FleetSpec, NodeSpec, PoolSpec, PortSpec
 
     calls = []
 

@@ -13,17 +13,17 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from generator import crds
 from generator.cli import cli
-from generator.delivery import (
+from generator.kube import crds
+from generator.manifests.delivery import (
     COMPARE_OPTIONS,
     DELIVERY_FOLDER,
     RESOURCES_FINALIZER,
     SERVER_SIDE_DIFF,
     SYNC_WAVE,
 )
-from generator.render import MANIFEST, NETWORK_UNIT, RECREATE_ANNOTATIONS
-from generator.write import OWNED_MARKER
+from generator.manifests.render import MANIFEST, NETWORK_UNIT, RECREATE_ANNOTATIONS
+from generator.tree.write import OWNED_MARKER
 
 ROOT = Path(__file__).resolve().parent.parent
 DELIVERY_KINDS = {"Application", "ApplicationSet", "Kustomization"}

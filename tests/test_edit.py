@@ -10,8 +10,9 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from generator import edit, kube, yaml_text
 from generator.cli import cli
+from generator.edits import edit, yaml_text
+from generator.kube import api as kube
 from generator.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent

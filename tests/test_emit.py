@@ -15,8 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
-from generator import emit as emit_module
-from generator.emit import Slot, compile_template, emit, emit_all, scalar
+from generator.manifests import emit as emit_module
+from generator.manifests.emit import Slot, compile_template, emit, emit_all, scalar
 
 TRICKY = [
     *["yes", "no", "on", "off", "y", "n", "true", "True", "null", "~", ""],
@@ -371,7 +371,7 @@ def test_cache_stays_bounded() -> None:
 
 def test_output_does_not_depend_on_hash_seed() -> None:
     script = (
-        "import sys; from generator.emit import emit; "
+        "import sys; from generator.manifests.emit import emit; "
         "sys.stdout.write(emit({'b': {'yes': ['x', 1, None]}, 'a': 'é', 'c': {}}))"
     )
     root = Path(__file__).resolve().parent.parent

@@ -20,13 +20,14 @@ from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
 
-from generator import crds, kube
 from generator.cli import cli
-from generator.firewall import CILIUM_PORTS_PER_RULE, FIREWALL_LABEL, bounded, fit, runs
-from generator.firewall_plan import ANY, EVERY_PORT, coverage_problems, manifest_openings, openings
-from generator.load import load_fleets
-from generator.pipeline import Compiled, compile_pools
-from generator.rules import validate_fleets
+from generator.fleetfiles.load import load_fleets
+from generator.fleetfiles.rules import validate_fleets
+from generator.kube import api as kube
+from generator.kube import crds
+from generator.manifests.firewall import CILIUM_PORTS_PER_RULE, FIREWALL_LABEL, bounded, fit, runs
+from generator.manifests.firewall_plan import ANY, EVERY_PORT, coverage_problems, manifest_openings, openings
+from generator.tree.compile import Compiled, compile_pools
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "fleets"

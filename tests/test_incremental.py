@@ -16,10 +16,10 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from generator import kube
 from generator.cli import cli
+from generator.kube import api as kube
 from generator.settings import Settings
-from generator.stamp import STAMP_FILE, prior, read_stamp, survey
+from generator.tree.stamp import STAMP_FILE, prior, read_stamp, survey
 
 ROOT = Path(__file__).resolve().parent.parent
 EU, US = "eu-west-1", "us-east-1"
@@ -412,3 +412,23 @@ def test_branches_that_rendered_different_pools_merge_cleanly_and_reuse_both(rep
     expected, _ = from_nothing(repo, "check")
     assert run("check") == expected == (0, "rendered: up to date\n", expected[2])
     assert run("render")[:2] == (0, "wrote 0 files: nothing changed since the last render (its stamp matches)\n")
+
+
+def test_the_stamp_fingerprints_every_stage_of_fleetgen(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The stamp trusts nothing rendered by other code: the key covers every module of every stage."""
+    import generator
+    from generator.tree import stamp
+
+    read: list[str] = []
+    walk = stamp._tree
+
+    def recorded(root: Path, follow: bool = False) -> Any:
+        for relative, content in walk(root, follow):
+            read.append(relative)
+            yield relative, content
+
+    monkeypatch.setattr(stamp, "_tree", recorded)
+    stamp.code_fingerprint.__wrapped__()
+    package = Path(generator.__file__).parent
+    modules = {path.relative_to(package).as_posix() for path in package.rglob("*.py")}
+    assert modules <= set(read) and "kube/api.py" in modules

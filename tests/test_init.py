@@ -9,10 +9,10 @@ import yaml
 from click.testing import CliRunner
 from test_workflows import actionlint
 
-from generator import crds
 from generator.cli import cli
-from generator.delivery import DELIVERY_FOLDER
-from generator.scaffold import SCHEMA, TEMPLATES, WORKFLOW, default_requirement
+from generator.edits.scaffold import SCHEMA, TEMPLATES, WORKFLOW, default_requirement
+from generator.kube import crds
+from generator.manifests.delivery import DELIVERY_FOLDER
 
 
 def run(*args: str) -> tuple[int, str]:

@@ -7,7 +7,7 @@ import random
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from generator.lock import (
+from generator.allocation.lock import (
     HEADER_LINE,
     VERSION_LINE,
     LockedPort,

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from generator.cli import cli
 from generator.parallel import available_workers, ordered_map
-from generator.stamp import STAMP_FILE
+from generator.tree.stamp import STAMP_FILE
 
 ROOT = Path(__file__).resolve().parent.parent
 needs_fork = pytest.mark.skipif(available_workers() < 2, reason="needs two cores and fork")

@@ -12,9 +12,9 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from generator import kube
 from generator.cli import cli
-from generator.stamp import STAMP_FILE
+from generator.kube import api as kube
+from generator.tree.stamp import STAMP_FILE
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "fleets"
@@ -306,7 +306,10 @@ def test_endpoints_prints_every_server_address_and_port(repo: Path) -> None:
 
 def test_an_unchanged_repository_is_recognised_by_its_stamp(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     run("render")
-    monkeypatch.setattr("generator.cli._compile", lambda settings: pytest.fail("compiled although nothing changed"))
+    monkeypatch.setattr(
+        "generator.tree.repository.compile_repository",
+        lambda settings, prior: pytest.fail("compiled although nothing changed"),
+    )
     assert run("render")[:2] == (0, "wrote 0 files: nothing changed since the last render (its stamp matches)\n")
     assert run("check")[:2] == (0, "rendered: up to date\n")
 

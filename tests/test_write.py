@@ -18,15 +18,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from generator import write
-from generator.write import (
+from generator.tree import staging, write
+from generator.tree.files import write_file_atomic
+from generator.tree.write import (
     OWNED_MARKER,
     STAGING_DIR,
     Conflict,
     TreeChanges,
     apply_tree,
     diff_tree,
-    write_file_atomic,
 )
 
 OLD_NS = 1_000_000_000_000_000_000  # 2001-09-09: any rewrite gets a visibly newer mtime
@@ -428,7 +428,7 @@ def test_caller_data_is_not_mutated(tmp_path: Path) -> None:
 
 def test_fallback_without_rename_exchange_converges(out_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Where renameat2 is missing the swap is two renames; the result must be the same."""
-    monkeypatch.setattr(write, "_exchange", lambda a, b: False)
+    monkeypatch.setattr(staging, "exchange", lambda a, b: False)
     before = file_stats(out_dir)
     desired = desired_tree()
     desired["eu-west"]["arena-0/manifest.yaml"] = doc("changed")

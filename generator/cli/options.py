@@ -1,0 +1,76 @@
+"""Options: each command-line option defined once and shared, and the settings they add up to."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ..kube import api
+from ..settings import Settings
+
+Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
+
+kubernetes_version_option: Decorator = click.option(
+    "--kubernetes-version",
+    default=api.latest_version,
+    show_default="newest bundled",
+    help="Kubernetes version whose API schemas templates and output are validated against.",
+)
+
+fleets_option: Decorator = click.option(
+    "--fleets",
+    "fleets",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("fleets"),
+    show_default=True,
+    help="Folder with one sub-folder per node pool.",
+)
+
+out_option: Decorator = click.option(
+    "--out",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("rendered"),
+    show_default=True,
+    help="Folder Argo CD or Flux applies; fleetgen owns the pool folders inside it.",
+)
+
+pool_option: Decorator = click.option("--pool", "pools", multiple=True, help="Only this pool (repeatable).")
+
+jobs_option: Decorator = click.option(
+    "--jobs",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default="one per core from 10,000 servers",
+    help="Processes to compile pools on; the output is the same whatever the number.",
+)
+
+
+def compile_options(function: Callable[..., Any]) -> Callable[..., Any]:
+    """What render, check and plan all take: the folders, the pools, the Kubernetes version, the processes."""
+    for option in (jobs_option, kubernetes_version_option, pool_option, out_option, fleets_option):
+        function = option(function)
+    return function
+
+
+def settings_for(
+    fleets: Path, pools: tuple[str, ...], kubernetes_version: str, out: Path = Path("rendered"), jobs: int = 0
+) -> Settings:
+    """One frozen value from the options; an unknown Kubernetes version is a usage error (exit 2)."""
+    resolved = api.resolve_version(kubernetes_version)
+    if resolved is None:
+        supported = ", ".join(api.bundled_versions())
+        raise click.BadParameter(
+            f"{kubernetes_version!r} is not one of the bundled versions: {supported}", param_hint="--kubernetes-version"
+        )
+    return Settings(fleets=fleets, out=out, pools=tuple(sorted(set(pools))), kubernetes_version=resolved, jobs=jobs)
+
+
+def pool_and_name(value: str, what: str) -> tuple[str, str]:
+    """POOL/NAME as given on the command line, split; anything else is a usage error."""
+    pool, slash, name = value.partition("/")
+    if not (pool and slash and name):
+        raise click.BadParameter(f"{value!r} is not POOL/{what}", param_hint=f"POOL/{what}")
+    return pool, name

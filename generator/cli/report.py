@@ -1,0 +1,33 @@
+"""Report: diagnostics and summaries to the terminal, and the exit code they add up to."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from enum import IntEnum
+
+import click
+
+from ..diagnostics import Diagnostic, format_diagnostic
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    FAILED = 1
+    USAGE = 2
+    INTERNAL = 3
+
+
+def diagnostics_text(diagnostics: Iterable[Diagnostic]) -> str:
+    """Errors and warnings, sorted, as printed; a render's stamp keeps this to replay its warnings."""
+    return "".join(format_diagnostic(diagnostic) + "\n" for diagnostic in sorted(diagnostics))
+
+
+def print_diagnostics(diagnostics: Iterable[Diagnostic]) -> ExitCode:
+    """Print errors and warnings once, sorted, to stderr; FAILED when any is an error."""
+    ordered = sorted(diagnostics)
+    click.echo(diagnostics_text(ordered), err=True, nl=False)
+    errors = sum(1 for d in ordered if d.is_error)
+    if errors:
+        click.echo(f"fleetgen: {errors} error{'s' if errors != 1 else ''}; nothing was written", err=True)
+        return ExitCode.FAILED
+    return ExitCode.OK

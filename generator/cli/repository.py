@@ -1,0 +1,164 @@
+"""Commands that read the repository and compile it: validate, render, check, plan, endpoints, capacity, schema."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from ..allocation.capacity import capacity_json, capacity_report, capacity_table, over_limit
+from ..fleetfiles.load import load_fleets
+from ..fleetfiles.rules import validate_fleets
+from ..fleetfiles.schema import schema_text
+from ..settings import Settings
+from ..tree import repository, sinks, stamp
+from ..tree.compile import Compiled
+from ..tree.plan import plan_markdown, plan_text
+from .options import compile_options, fleets_option, jobs_option, kubernetes_version_option, pool_option, settings_for
+from .report import ExitCode, diagnostics_text, print_diagnostics
+
+
+def compiled_or_exit(settings: Settings, prior: stamp.Prior = stamp.NOTHING) -> Compiled:
+    """The compiled repository, its diagnostics printed once; exit 1 when any is an error."""
+    outcome = repository.compile_repository(settings, prior)
+    print_diagnostics(outcome.diagnostics)
+    if outcome.compiled is None:
+        sys.exit(ExitCode.FAILED)
+    return outcome.compiled
+
+
+def _stale_or_none(settings: Settings, up_to_date: str) -> tuple[Compiled, stamp.Prior] | None:
+    """None, having said `up_to_date` and replayed the warnings of the render the stamp certifies, when
+    the stamp vouches for everything; else the compiled repository and what the stamp vouched for."""
+    prior = repository.prior_for(settings)
+    if prior.whole:
+        click.echo(diagnostics_text(prior.diagnostics), err=True, nl=False)
+        click.echo(up_to_date)
+        return None
+    return compiled_or_exit(settings, prior), prior
+
+
+@click.command()
+@fleets_option
+@pool_option
+@kubernetes_version_option
+def validate(fleets: Path, pools: tuple[str, ...], kubernetes_version: str) -> None:
+    """Check the fleet files only; exit 1 when any is invalid."""
+    settings = settings_for(fleets, pools, kubernetes_version)
+    validated, _ = repository.validated_repository(settings)
+    code = print_diagnostics(validated.diagnostics)
+    if code is ExitCode.OK:
+        fleet_count = sum(len(pool.fleets) for pool in validated.pools)
+        click.echo(f"{settings.fleets}: {len(validated.pools)} pools, {fleet_count} fleets: valid")
+    sys.exit(code)
+
+
+@click.command()
+@compile_options
+def render(fleets: Path, out: Path, pools: tuple[str, ...], kubernetes_version: str, jobs: int) -> None:
+    """Write rendered/ and the pools' allocations.lock files."""
+    settings = settings_for(fleets, pools, kubernetes_version, out, jobs)
+    found = _stale_or_none(settings, "wrote 0 files: nothing changed since the last render (its stamp matches)")
+    if found is None:
+        return
+    compiled, prior = found
+    written = sinks.write(compiled, settings.out, settings.pools)
+    if written.changes.conflicts:
+        for conflict in written.changes.conflicts:
+            click.echo(f"{settings.out / conflict.path}: {conflict.reason}", err=True)
+        click.echo("fleetgen: refusing to write; nothing was changed", err=True)
+        sys.exit(ExitCode.FAILED)
+    sinks.certify(compiled, settings, prior)
+    for record in compiled.records:
+        click.echo(record.summary)
+    changes = written.changes
+    click.echo(
+        f"wrote {len(changes.written)} files, removed {len(changes.removed)}, "
+        f"{changes.unchanged + compiled.reused_files} unchanged; {len(written.locks)} locks updated"
+    )
+
+
+@click.command()
+@compile_options
+def check(fleets: Path, out: Path, pools: tuple[str, ...], kubernetes_version: str, jobs: int) -> None:
+    """Exit 1 when rendered/ or a lock is not what render would write."""
+    settings = settings_for(fleets, pools, kubernetes_version, out, jobs)
+    found = _stale_or_none(settings, f"{settings.out}: up to date")
+    if found is None:
+        return
+    staleness = sinks.compare(found[0], settings.out, settings.pools)
+    problems = staleness.paths + [f"{c.path}: {c.reason}" for c in staleness.changes.conflicts]
+    if not problems:
+        click.echo(f"{settings.out}: up to date")
+        return
+    for line in problems[: sinks.LISTED]:
+        click.echo(line, err=True)
+    if len(problems) > sinks.LISTED:
+        click.echo(f"... and {len(problems) - sinks.LISTED} more", err=True)
+    click.echo(f"fleetgen: {len(problems)} stale paths; run `fleetgen render` and commit the result", err=True)
+    sys.exit(ExitCode.FAILED)
+
+
+@click.command()
+@compile_options
+@click.option("--format", "output_format", type=click.Choice(["text", "markdown"]), default="text", show_default=True)
+def plan(
+    fleets: Path, out: Path, pools: tuple[str, ...], kubernetes_version: str, jobs: int, output_format: str
+) -> None:
+    """Tell what a render would change: servers added, removed, moved, ports changed, restarts."""
+    settings = settings_for(fleets, pools, kubernetes_version, out, jobs)
+    compiled = compiled_or_exit(settings, repository.prior_for(settings))
+    plans = sinks.describe(compiled, settings.out, settings.pools)
+    click.echo(plan_markdown(plans) if output_format == "markdown" else plan_text(plans), nl=False)
+
+
+@click.command()
+@fleets_option
+@pool_option
+@kubernetes_version_option
+@click.option("--fleet", "fleet_names", multiple=True, help="Only this fleet (repeatable).")
+@click.option("--format", "output_format", type=click.Choice(["json", "table"]), default="table", show_default=True)
+def endpoints(
+    fleets: Path, pools: tuple[str, ...], kubernetes_version: str, fleet_names: tuple[str, ...], output_format: str
+) -> None:
+    """Print every server's address and ports, as the pool's endpoints ConfigMaps hold them."""
+    compiled = compiled_or_exit(settings_for(fleets, pools, kubernetes_version))
+    rows = sinks.endpoint_rows(compiled, fleet_names)
+    click.echo(sinks.endpoints_json(rows) if output_format == "json" else sinks.endpoints_table(rows), nl=False)
+
+
+@click.command()
+@kubernetes_version_option
+def schema(kubernetes_version: str) -> None:
+    """Print the JSON Schema of fleet files (for yaml-language-server and other editors)."""
+    settings = settings_for(Path("fleets"), (), kubernetes_version)
+    click.echo(schema_text(settings.kubernetes_version), nl=False)
+
+
+@click.command()
+@fleets_option
+@pool_option
+@kubernetes_version_option
+@click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--fail-above", type=click.FloatRange(0, 100), metavar="PCT", help="Exit 1 past PCT percent use.")
+@jobs_option
+def capacity(
+    fleets: Path,
+    pools: tuple[str, ...],
+    kubernetes_version: str,
+    output_format: str,
+    fail_above: float | None,
+    jobs: int,
+) -> None:
+    """Used and free pods, cpu, memory and ports per pool and node, and how many more servers of each fleet fit."""
+    settings = settings_for(fleets, pools, kubernetes_version, jobs=jobs)
+    validated = validate_fleets(load_fleets(settings.fleets, settings.pools), settings.kubernetes_version)
+    if print_diagnostics(validated.diagnostics) is ExitCode.FAILED:
+        sys.exit(ExitCode.FAILED)
+    report = capacity_report(validated.pools, settings.jobs)
+    click.echo(capacity_json(report) if output_format == "json" else capacity_table(report), nl=False)
+    reasons = over_limit(report, fail_above)
+    for reason in reasons:
+        click.echo(f"fleetgen: {reason}", err=True)
+    sys.exit(ExitCode.FAILED if reasons else ExitCode.OK)

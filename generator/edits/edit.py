@@ -1,0 +1,367 @@
+"""Edit: change fleet files in place, every byte outside the edited value kept, and refuse what would not render.
+
+Operators, chat bots and scripts scale fleets and cordon nodes many times a day, and reviewers read the
+diff. So an edit never re-emits a file: it replaces the text span of the one value it changes (found from
+ruamel.yaml's round-trip composer, whose node marks are character offsets), inserts a line indented like
+its neighbours, or cuts a list item's own lines. The result is parsed again and must equal the intended
+data exactly, then validated and compiled in memory with every other pool: only an edit that would
+render is written.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.nodes import MappingNode, Node, SequenceNode
+
+from ..diagnostics import Diagnostic, did_you_mean, error, format_diagnostic, has_errors
+from ..fleetfiles.load import POOL_FILE, Document, Loaded, PoolFolder, load_fleets, parse_documents
+from ..fleetfiles.rules import validate_fleets
+from ..settings import Settings
+from ..tree import sinks
+from ..tree.compile import compile_pools
+from ..tree.files import write_file_atomic
+from ..tree.plan import PoolPlan
+from .yaml_text import append_item, entry, flow, internal, is_empty, remove_item, set_value
+
+
+@dataclass(frozen=True, slots=True)
+class FileEdit:
+    """New text for one file; `before` is what was read (None for a new file), checked again before writing."""
+
+    path: Path
+    before: bytes | None
+    after: str
+    summary: str
+
+
+@dataclass(frozen=True, slots=True)
+class Proposal:
+    """What an edit command wants to write, and what it has to say (warnings; an error refuses it)."""
+
+    edits: tuple[FileEdit, ...] = ()
+    notes: tuple[Diagnostic, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Checked:
+    """A proposal after validation and an in-memory compile of its pool."""
+
+    proposal: Proposal
+    plans: tuple[PoolPlan, ...]
+    diagnostics: tuple[Diagnostic, ...]  # the proposal's notes, then validation and compile findings
+
+    @property
+    def refused(self) -> bool:
+        return has_errors(self.diagnostics)
+
+
+def refusal(diagnostic: Diagnostic) -> Proposal:
+    return Proposal((), (diagnostic,))
+
+
+# --- Finding what to edit ------------------------------------------------------------------------------
+
+
+def pool_folder(loaded: Loaded, root: Path, name: str) -> PoolFolder | Diagnostic:
+    for folder in loaded.pools:
+        if folder.name == name:
+            return folder
+    known = [folder.name for folder in loaded.pools]
+    return error(str(root), 0, 0, f"no pool folder named {name!r}", did_you_mean(name, known))
+
+
+def _pool_document(folder: PoolFolder) -> Document | Diagnostic:
+    documents = [d for d in folder.pool_documents if isinstance(d.data, dict) and d.data.get("kind") == "NodePool"]
+    if len(documents) != 1:
+        return error(str(folder.folder / POOL_FILE), 0, 0, "expected one NodePool to edit", "run fleetgen validate")
+    return documents[0]
+
+
+def _fleet_document(folder: PoolFolder, fleet: str) -> Document | Diagnostic:
+    found = {_fleet_name(d): d for d in reversed(folder.fleet_documents) if _fleet_name(d)}
+    if fleet in found:
+        return found[fleet]
+    message = f"pool {folder.name!r} has no fleet {fleet!r}"
+    return error(str(folder.folder), 0, 0, message, did_you_mean(fleet, found))
+
+
+def _fleet_name(document: Document) -> str:
+    data = document.data
+    if isinstance(data, dict) and data.get("kind") == "Fleet" and isinstance(data.get("metadata"), dict):
+        return str(data["metadata"].get("name") or "")
+    return ""
+
+
+def _pool_file(loaded: Loaded, root: Path, pool: str) -> Document | Diagnostic:
+    folder = pool_folder(loaded, root, pool)
+    return folder if isinstance(folder, Diagnostic) else _pool_document(folder)
+
+
+def _node(loaded: Loaded, root: Path, pool: str, node: str) -> tuple[Document, int] | Diagnostic:
+    """The pool file's document and the index of the node in its spec.nodes."""
+    document = _pool_file(loaded, root, pool)
+    if isinstance(document, Diagnostic):
+        return document
+    nodes = _nodes(document.data)
+    for index, item in enumerate(nodes):
+        if isinstance(item, dict) and item.get("name") == node:
+            return document, index
+    names = [str(item.get("name")) for item in nodes if isinstance(item, dict)]
+    return document.error(("spec", "nodes"), f"pool {pool!r} has no node {node!r}", did_you_mean(node, names))
+
+
+def _nodes(data: Any) -> list[Any]:
+    spec = data.get("spec") if isinstance(data, dict) else None
+    nodes = spec.get("nodes") if isinstance(spec, dict) else None
+    return nodes if isinstance(nodes, list) else []
+
+
+# --- The edit commands -----------------------------------------------------------------------------------
+
+
+def scale(loaded: Loaded, root: Path, pool: str, fleet: str, replicas: int) -> Proposal:
+    """Set one fleet's spec.replicas."""
+    folder = pool_folder(loaded, root, pool)
+    document = folder if isinstance(folder, Diagnostic) else _fleet_document(folder, fleet)
+    if isinstance(document, Diagnostic):
+        return refusal(document)
+    spec = document.data.get("spec")
+    old = spec.get("replicas") if isinstance(spec, dict) else None
+    summary = f"{pool}/{fleet}: replicas {old} -> {replicas}"
+    return _proposal(document, ("spec",), _setter("replicas", replicas), summary)
+
+
+def set_cordon(loaded: Loaded, root: Path, pool: str, node: str, cordoned: bool) -> Proposal:
+    """Cordon (unschedulable: true) or uncordon a node; uncordoning a node without the key changes nothing."""
+    found = _node(loaded, root, pool, node)
+    if isinstance(found, Diagnostic):
+        return refusal(found)
+    document, index = found
+    was = _nodes(document.data)[index].get("unschedulable") is True
+    summary = f"{pool}/{node}: {'cordoned' if cordoned else 'uncordoned'}"
+    if was == cordoned:
+        return _unchanged(document, summary + " already")
+    return _proposal(document, ("spec", "nodes", index), _setter("unschedulable", cordoned), summary)
+
+
+def add_node(loaded: Loaded, root: Path, pool: str, node: dict[str, Any]) -> Proposal:
+    """Append a node to spec.nodes, as a list item indented like the others."""
+    document = _pool_file(loaded, root, pool)
+    if isinstance(document, Diagnostic):
+        return refusal(document)
+    return _proposal(document, ("spec",), _appender("nodes", node), f"{pool}/{node['name']}: added")
+
+
+def node_entry(
+    name: str,
+    address: str,
+    labels: dict[str, str],
+    capacity: dict[str, int | str | None],
+    cordoned: bool,
+) -> dict[str, Any]:
+    """A spec.nodes item in the pool file's own key order; absent options stay absent (the defaults apply)."""
+    entry: dict[str, Any] = {"name": name, "address": address}
+    if labels:
+        entry["labels"] = labels
+    given = {key: value for key, value in capacity.items() if value is not None}
+    if given:
+        entry["capacity"] = given
+    if cordoned:
+        entry["unschedulable"] = True
+    return entry
+
+
+def remove_node(loaded: Loaded, root: Path, pool: str, node: str) -> Proposal:
+    """Cut a node's list item (with the comments that belong to it) out of spec.nodes."""
+    found = _node(loaded, root, pool, node)
+    if isinstance(found, Diagnostic):
+        return refusal(found)
+    document, index = found
+    return _proposal(document, ("spec",), _remover("nodes", index), f"{pool}/{node}: removed")
+
+
+# An edit is two views of one change: on the text of the mapping it touches, and on the plain data it must give.
+_TextEdit = Callable[[str, MappingNode], str]
+_DataEdit = Callable[[dict[str, Any]], None]
+
+
+def _setter(key: str, value: Any) -> tuple[_TextEdit, _DataEdit]:
+    def text_edit(text: str, mapping: MappingNode) -> str:
+        return set_value(text, mapping, key, flow(value))
+
+    def data_edit(data: dict[str, Any]) -> None:
+        data[key] = value
+
+    return text_edit, data_edit
+
+
+def _appender(key: str, item: dict[str, Any]) -> tuple[_TextEdit, _DataEdit]:
+    def text_edit(text: str, mapping: MappingNode) -> str:
+        found = entry(mapping, key)
+        if found is None or is_empty(found[1]):
+            return set_value(text, mapping, key, flow([item]))
+        return append_item(text, found[1], item)
+
+    def data_edit(data: dict[str, Any]) -> None:
+        data[key] = [*(data.get(key) or []), item]
+
+    return text_edit, data_edit
+
+
+def _remover(key: str, index: int) -> tuple[_TextEdit, _DataEdit]:
+    def text_edit(text: str, mapping: MappingNode) -> str:
+        key_node, sequence = entry(mapping, key) or internal(f"no {key} to remove from")
+        return remove_item(text, key_node, sequence, index)
+
+    def data_edit(data: dict[str, Any]) -> None:
+        del data[key][index]
+
+    return text_edit, data_edit
+
+
+def _unchanged(document: Document, summary: str) -> Proposal:
+    before = Path(document.path).read_bytes()
+    return Proposal((FileEdit(Path(document.path), before, before.decode("utf-8"), summary),))
+
+
+def _proposal(
+    document: Document, path: tuple[str | int, ...], edit: tuple[_TextEdit, _DataEdit], summary: str
+) -> Proposal:
+    """Edit the mapping at `path` of one document; the new text must read as exactly the old data, data-edited."""
+    file = Path(document.path)
+    before = file.read_bytes()
+    text = before.decode("utf-8")
+    text_edit, data_edit = edit
+    mapping = _walk(list(YAML().compose_all(text))[document.index], path)
+    if mapping is None:
+        hint = "run fleetgen validate and fix the file first"
+        return refusal(document.error(path, f"cannot edit {'.'.join(map(str, path))}: not a mapping", hint))
+    after = text_edit(text, mapping)
+    documents, _ = parse_documents(document.path, text)
+    expected = [d.data for d in documents]
+    target = expected[[d.index for d in documents].index(document.index)]
+    for segment in path:
+        target = target[segment]
+    data_edit(target)
+    found, problems = parse_documents(document.path, after)
+    if problems or [d.data for d in found] != expected:
+        message = f"cannot edit in place ({summary}): the file would then read differently elsewhere too"
+        hint = "is the value shared through a YAML anchor (&name) and alias (*name)? edit the file by hand"
+        return refusal(document.error(path, message, hint))
+    return Proposal((FileEdit(file, before, after, summary),))
+
+
+def _walk(node: Node, path: tuple[str | int, ...]) -> MappingNode | None:
+    for segment in path:
+        if isinstance(segment, int) and isinstance(node, SequenceNode) and segment < len(node.value):
+            node = node.value[segment]
+        elif isinstance(node, MappingNode) and (found := entry(node, str(segment))) is not None:
+            node = found[1]
+        else:
+            return None
+    return node if isinstance(node, MappingNode) else None
+
+
+# --- Check, then write -----------------------------------------------------------------------------------
+
+
+def prepare(settings: Settings, pool: str, propose: Callable[[Loaded], Proposal]) -> Checked:
+    """Load every pool, apply the proposal in memory, validate everything and compile `pool`: nothing is written."""
+    loaded = load_fleets(settings.fleets)
+    proposal = propose(loaded)
+    if has_errors(proposal.notes):  # a file that does not load may be why the fleet or node was not found
+        return Checked(proposal, (), (*loaded.diagnostics, *proposal.notes))
+    validated = validate_fleets(_substituted(loaded, proposal.edits), settings.kubernetes_version)
+    if has_errors(validated.diagnostics):
+        return Checked(proposal, (), (*proposal.notes, *validated.diagnostics))
+    chosen = dataclasses.replace(validated, pools=tuple(p for p in validated.pools if p.name == pool))
+    compiled = compile_pools(chosen, settings.kubernetes_version)
+    if has_errors(compiled.diagnostics):
+        return Checked(proposal, (), (*proposal.notes, *compiled.diagnostics))
+    plans = sinks.describe(compiled, settings.out, (pool,))
+    return Checked(proposal, tuple(plans), (*proposal.notes, *compiled.diagnostics))
+
+
+def _substituted(loaded: Loaded, edits: Sequence[FileEdit]) -> Loaded:
+    """The loaded folders as they would read with the edits written (same paths, so diagnostics name the files)."""
+    texts = {str(edit.path): edit.after for edit in edits}
+    diagnostics = [d for d in loaded.diagnostics if d.path not in texts]
+    folders = []
+    for folder in loaded.pools:
+        pool_documents, fleet_documents = list(folder.pool_documents), list(folder.fleet_documents)
+        for path, text in texts.items():
+            if Path(path).parent != folder.folder:
+                continue
+            documents, found = parse_documents(path, text)
+            diagnostics += found
+            if Path(path).name == POOL_FILE:
+                pool_documents = documents
+            else:
+                fleet_documents = [d for d in fleet_documents if d.path != path] + documents
+        fleet_documents.sort(key=lambda d: (Path(d.path).name, d.index))
+        edited = {"pool_documents": tuple(pool_documents), "fleet_documents": tuple(fleet_documents)}
+        folders.append(dataclasses.replace(folder, **edited))
+    return Loaded(tuple(folders), tuple(diagnostics))
+
+
+def changed(checked: Checked) -> list[FileEdit]:
+    return [edit for edit in checked.proposal.edits if edit.before != edit.after.encode("utf-8")]
+
+
+def write(checked: Checked) -> list[Diagnostic]:
+    """Write the edited files atomically, first making sure none changed since it was read; the problems, if any."""
+    edits = changed(checked)
+    hint = "someone else changed it meanwhile; run the command again"
+    moved = [
+        error(str(edit.path), 0, 0, "changed on disk since it was read; nothing was written", hint)
+        for edit in edits
+        if current_bytes(edit.path) != edit.before
+    ]
+    if moved:
+        return moved
+    for edit in edits:
+        write_file_atomic(edit.path, edit.after.encode("utf-8"))
+    return []
+
+
+def summary_lines(checked: Checked) -> list[str]:
+    """One line per file: what the edit did to it, or that it was already so."""
+    edited = {id(edit) for edit in changed(checked)}
+    return [
+        f"{edit.path}: {edit.summary}" + ("" if id(edit) in edited else " (no change)")
+        for edit in checked.proposal.edits
+    ]
+
+
+def current_bytes(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
+
+
+def formatted(diagnostics: Sequence[Diagnostic], edits: Sequence[FileEdit]) -> list[str]:
+    """Each diagnostic as `file:line:col`, with its source line taken from the edited text when the file was
+    edited (the file on disk still holds the old text, or does not exist yet)."""
+    shown = []
+    with tempfile.TemporaryDirectory(prefix="fleetgen-edit-") as scratch:
+        copies = {}
+        for number, edit in enumerate(edits):
+            copy = Path(scratch) / f"{number}.yaml"
+            copy.write_text(edit.after, encoding="utf-8")
+            copies[str(edit.path)] = str(copy)
+        for diagnostic in sorted(diagnostics):
+            copy = copies.get(diagnostic.path)
+            if copy is None or not diagnostic.line:
+                shown.append(format_diagnostic(diagnostic))
+            else:
+                text = format_diagnostic(dataclasses.replace(diagnostic, path=copy))
+                shown.append(diagnostic.path + text[len(copy) :])
+    return shown

@@ -1,0 +1,11 @@
+"""Fleet files: `fleets/<pool>/*.yaml` on disk -> validated pools, every problem at its file, line and column.
+
+Enters: the fleets folder (and `fleets/gitops.yaml`'s documents for the manifests stage to parse).
+Leaves: `rules.Validated`: each pool's `PoolSource` with its fleets' `FleetSource`s (models, documents that
+    remember positions, the previous lock's text), and the diagnostics of everything that is wrong.
+Must not import: allocation, manifests, tree, edits, cli.
+
+Modules: `load` (YAML with positions, refusing what is unsafe), `parse` and `model` (pydantic models with
+Agones' defaults), `schema` (the JSON Schema for editors), `rules` with `pool_rules`, `fleet_rules`,
+`firewall_rules` and `pod_security` (what a pool, a fleet, a firewall section or a template gets wrong).
+"""

@@ -1,0 +1,310 @@
+"""Fleet rules: what a Fleet gets wrong against its pool: ports (as Agones checks them, and what it misses),
+containers, and the Pod template against Kubernetes' schema.
+
+Every rule reports through the document it read, so each message carries `file:line:column`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from ..diagnostics import Diagnostic, did_you_mean
+from ..kube import api
+from ..kube.quantity import parse_quantity
+from . import pod_security
+from .load import Document
+from .model import (
+    DEFAULT_RANGE,
+    MANAGED_BY_LABEL,
+    NUMBERED_POLICIES,
+    RESERVED_LABEL_PREFIX,
+    Fleet,
+    NodePool,
+    Port,
+)
+from .pool_rules import label_problems, name_problems, port_number_problem
+
+
+def fleet_problems(
+    fleet: Fleet, document: Document, pool: NodePool, reserved: tuple[tuple[int, int], ...], version: str
+) -> Iterator[Diagnostic]:
+    spec = fleet.spec
+    name = fleet.metadata.name
+    yield from name_problems(document, ("metadata", "name"), name, "fleet name")
+    longest = f"{name}-{max(spec.replicas - 1, 0)}"
+    if len(longest) > 63:
+        yield document.error(
+            ("metadata", "name"),
+            f"server name {longest!r} would be longer than 63 characters",
+            "shorten the fleet name",
+        )
+    if spec.replicas < 0:
+        yield document.error(("spec", "replicas"), "replicas must not be negative")
+    yield from label_problems(document, ("spec", "nodeSelector"), spec.nodeSelector)
+    template_found = list(_template_problems(fleet, document, version))
+    yield from template_found
+    if any(d.is_error for d in template_found):
+        return
+    containers = container_names(spec.template)
+    yield from _container_problems(fleet, document, containers)
+    yield from _ports_problems(fleet, document, pool, reserved, containers)
+    yield from pod_security.template_problems(spec.template, document, pool.spec.podSecurity)
+
+
+def container_names(template: dict[str, Any]) -> list[str]:
+    return [c.get("name", "") for c in (template.get("spec") or {}).get("containers") or []]
+
+
+def _template_shape_problems(template: dict[str, Any], document: Document, base: tuple) -> list[Diagnostic]:
+    """What the schema lets through but a Pod cannot be: no containers, null items, bad quantities."""
+    spec = template.get("spec")
+    if not isinstance(spec, dict) or not spec.get("containers"):
+        where = (*base, "spec", "containers") if isinstance(spec, dict) else (*base, "spec")
+        return [document.error(where, "the template needs at least one container", "add spec.containers")]
+    found = []
+    for group in ("initContainers", "containers"):
+        for index, container in enumerate(spec.get(group) or []):
+            path = (*base, "spec", group, index)
+            if not isinstance(container, dict):
+                found.append(document.error(path, f"{group}[{index}] must be a container mapping"))
+                continue
+            if any(not isinstance(port, dict) for port in container.get("ports") or []):
+                found.append(document.error((*path, "ports"), "every port must be a mapping"))
+            found += _quantity_problems(container.get("resources") or {}, document, (*path, "resources"))
+    return found
+
+
+def _quantity_problems(resources: dict[str, Any], document: Document, path: tuple) -> list[Diagnostic]:
+    return [
+        document.error((*path, kind, name), f"{name} {value!r} is not a Kubernetes quantity", "write e.g. 500m or 2Gi")
+        for kind in ("requests", "limits")
+        for name, value in sorted((resources.get(kind) or {}).items())
+        if parse_quantity(value) is None
+    ]
+
+
+def _container_problems(fleet: Fleet, document: Document, containers: list[str]) -> Iterator[Diagnostic]:
+    chosen = fleet.spec.container
+    if chosen is None and len(containers) > 1:
+        yield document.error(
+            ("spec",),
+            "Container is required when using multiple containers in the pod template",
+            "set spec.container to one of: " + ", ".join(sorted(containers)),
+        )
+    elif chosen is not None and chosen not in containers:
+        yield document.error(
+            ("spec", "container"),
+            "Container must be empty or the name of a container in the pod template",
+            did_you_mean(chosen, containers),
+        )
+
+
+def _ports_problems(
+    fleet: Fleet, document: Document, pool: NodePool, reserved: tuple[tuple[int, int], ...], containers: list[str]
+) -> Iterator[Diagnostic]:
+    names: dict[str, int] = {}
+    host_ports: dict[int, int] = {}
+    container_ports: dict[tuple[str, int, str], int] = {}
+    default_container = fleet.spec.container or (containers[0] if containers else "")
+    for index, port in enumerate(fleet.spec.ports):
+        path = ("spec", "ports", index)
+        yield from _port_problems(port, document, path, pool, reserved, containers)
+        for kube_name in _kube_port_names(port):
+            if kube_name in names:
+                yield document.error(
+                    (*path, "name"),
+                    f"port name {kube_name!r} is already used by ports[{names[kube_name]}]",
+                    "port names must be unique in a fleet (TCPUDP adds -tcp and -udp)",
+                )
+            names.setdefault(kube_name, index)
+        if port.portPolicy == "Static" and port.hostPort is not None:
+            if port.hostPort in host_ports:
+                yield document.error(
+                    (*path, "hostPort"),
+                    f"hostPort {port.hostPort} is already used by ports[{host_ports[port.hostPort]}]",
+                    "use protocol: TCPUDP for one number that serves both protocols",
+                )
+            host_ports.setdefault(port.hostPort, index)
+        container = port.container or default_container
+        for protocol in _protocols(port):
+            key = (container, port.containerPort or 0, protocol)
+            if port.containerPort and key in container_ports:
+                yield document.error(
+                    (*path, "containerPort"),
+                    f"containerPort {port.containerPort}/{protocol} on "
+                    f"container {container!r} is already used by ports[{container_ports[key]}]",
+                )
+            container_ports.setdefault(key, index)
+    yield from _template_port_clashes(fleet, document, default_container)
+
+
+def _kube_port_names(port: Port) -> list[str]:
+    return [f"{port.name}-tcp", f"{port.name}-udp"] if port.protocol == "TCPUDP" else [port.name]
+
+
+def _protocols(port: Port) -> tuple[str, ...]:
+    return ("TCP", "UDP") if port.protocol == "TCPUDP" else (port.protocol,)
+
+
+def _port_problems(
+    port: Port,
+    document: Document,
+    path: tuple,
+    pool: NodePool,
+    reserved: tuple[tuple[int, int], ...],
+    containers: list[str],
+) -> Iterator[Diagnostic]:
+    policy = port.portPolicy
+    limit = 11 if port.protocol == "TCPUDP" else 15
+    problem = api.port_name_problem(port.name, limit)
+    if problem:
+        suffix = " (TCPUDP adds -tcp/-udp)" if port.protocol == "TCPUDP" else ""
+        yield document.error((*path, "name"), f"port name {port.name!r} {problem}{suffix}")
+    if policy in ("Dynamic", "Static", "None") and port.containerPort is None:
+        message = "ContainerPort must be defined for Dynamic and Static PortPolicies"
+        if policy == "None":
+            message = "ContainerPort must be defined for a None port (it is a plain container port)"
+        yield document.error(path, message, "add containerPort: <the port your server listens on>")
+    if policy == "Passthrough" and port.containerPort is not None:
+        yield document.error(
+            (*path, "containerPort"),
+            "ContainerPort cannot be specified with Passthrough PortPolicy",
+            "remove it: Passthrough sets containerPort to the allocated hostPort",
+        )
+    if port.containerPort is not None and port_number_problem(port.containerPort):
+        yield document.error((*path, "containerPort"), f"containerPort: {port_number_problem(port.containerPort)}")
+    if port.hostPort is not None and policy in NUMBERED_POLICIES:
+        yield document.error(
+            (*path, "hostPort"),
+            "HostPort cannot be specified with a Dynamic or Passthrough PortPolicy",
+            "remove it, or use portPolicy: Static",
+        )
+    if port.hostPort is not None and policy == "None":
+        yield document.error((*path, "hostPort"), "hostPort cannot be specified with portPolicy None")
+    if policy == "Static":
+        yield from _static_problems(port, document, path, pool, reserved)
+    yield from _port_range_problems(port, document, path, pool)
+    if port.container is not None and port.container not in containers:
+        yield document.error(
+            (*path, "container"),
+            "Container must be empty or the name of a container in the pod template",
+            did_you_mean(port.container, containers),
+        )
+
+
+def _static_problems(
+    port: Port, document: Document, path: tuple, pool: NodePool, reserved: tuple[tuple[int, int], ...]
+) -> Iterator[Diagnostic]:
+    number = port.hostPort
+    if number is None:
+        yield document.error(path, "a Static port needs a hostPort", "add hostPort: <the port clients dial>")
+        return
+    if port_number_problem(number):
+        yield document.error((*path, "hostPort"), f"hostPort: {port_number_problem(number)}")
+    node_ports = pool.spec.nodePortRange
+    if node_ports.min <= number <= node_ports.max:
+        yield document.error(
+            (*path, "hostPort"),
+            f"hostPort {number} is inside the pool's nodePortRange ({node_ports.min}-{node_ports.max})",
+            "pick a port outside the Service NodePort range",
+        )
+    for low, high in reserved:
+        if low <= number <= high:
+            yield document.error(
+                (*path, "hostPort"),
+                f"hostPort {number} is in the pool's reservedPorts ({low}-{high})",
+                "something else uses it on these nodes; pick another port",
+            )
+
+
+def _port_range_problems(port: Port, document: Document, path: tuple, pool: NodePool) -> Iterator[Diagnostic]:
+    ranges = pool.spec.portRanges
+    if port.portPolicy in NUMBERED_POLICIES and port.range not in ranges:
+        yield document.error(
+            (*path, "range") if "range" in port.model_fields_set else path,
+            f"range {port.range!r} is not a portRanges entry of pool {pool.metadata.name!r}",
+            did_you_mean(port.range, ranges),
+        )
+    elif port.portPolicy not in NUMBERED_POLICIES and "range" in port.model_fields_set and port.range != DEFAULT_RANGE:
+        yield document.error((*path, "range"), f"range has no meaning for a {port.portPolicy} port", "remove it")
+
+
+def _template_problems(fleet: Fleet, document: Document, version: str) -> Iterator[Diagnostic]:
+    template = fleet.spec.template
+    base = ("spec", "template")
+    problems = [
+        document.error((*base, *p.path), p.message, p.hint, key=p.message.startswith("unknown field"))
+        for p in api.schema_problems(template, "podtemplatespec-v1.json", version)
+    ]
+    problems = problems or _template_shape_problems(template, document, base)
+    if problems:
+        yield from problems
+        return
+    spec = template["spec"]
+    metadata = template.get("metadata") or {}
+    for field in ("name", "generateName", "namespace"):
+        if field in metadata:
+            yield document.error(
+                (*base, "metadata", field),
+                f"template.metadata.{field} is set by fleetgen",
+                "remove it: Pods are named <fleet>-<ordinal> in the pool's namespace",
+                key=True,
+            )
+    for key in sorted(metadata.get("labels") or {}):
+        if key.startswith(RESERVED_LABEL_PREFIX) or key == MANAGED_BY_LABEL:
+            yield document.error(
+                (*base, "metadata", "labels", key), f"label {key!r} is set by fleetgen", "remove it", key=True
+            )
+    yield from _template_spec_problems(spec, document, (*base, "spec"))
+
+
+def _template_spec_problems(spec: dict[str, Any], document: Document, base: tuple) -> Iterator[Diagnostic]:
+    if spec.get("hostNetwork") is True:
+        yield document.error(
+            (*base, "hostNetwork"),
+            "hostNetwork is not allowed: fleetgen assigns hostPorts",
+            "remove hostNetwork and declare the server's ports under spec.ports",
+        )
+    if "nodeName" in spec:
+        yield document.error((*base, "nodeName"), "nodeName is set by fleetgen's allocator", "remove it", key=True)
+    if spec.get("nodeSelector"):
+        yield document.error(
+            (*base, "nodeSelector"),
+            "set node labels in the fleet's spec.nodeSelector",
+            "fleetgen checks spec.nodeSelector against the pool's nodes; move it there",
+            key=True,
+        )
+    for group in ("initContainers", "containers"):
+        for index, container in enumerate(spec.get(group) or []):
+            for port_index, port in enumerate(container.get("ports") or []):
+                if isinstance(port, dict) and "hostPort" in port:
+                    yield document.error(
+                        (*base, group, index, "ports", port_index, "hostPort"),
+                        "hostPort is not allowed in the template",
+                        "declare the port in the fleet's spec.ports so fleetgen allocates it",
+                    )
+
+
+def _template_port_clashes(fleet: Fleet, document: Document, default_container: str) -> Iterator[Diagnostic]:
+    containers = fleet.spec.template.get("spec", {}).get("containers", [])
+    for index, port in enumerate(fleet.spec.ports):
+        container_name = port.container or default_container
+        container = next((c for c in containers if c.get("name") == container_name), {})
+        for template_index, template_port in enumerate(container.get("ports") or []):
+            where = ("spec", "template", "spec", "containers", containers.index(container), "ports", template_index)
+            if template_port.get("name") in _kube_port_names(port):
+                yield document.error(
+                    where,
+                    f"template port name {template_port['name']!r} clashes with fleet port ports[{index}]",
+                    "remove one of them or rename it",
+                )
+            number = template_port.get("containerPort")
+            protocol = template_port.get("protocol", "TCP")
+            if port.containerPort is not None and number == port.containerPort and protocol in _protocols(port):
+                yield document.error(
+                    where,
+                    f"template port {number}/{protocol} clashes with fleet port "
+                    f"{port.name!r} on container {container_name!r}",
+                    "remove it from the template: fleetgen adds the fleet's ports",
+                )

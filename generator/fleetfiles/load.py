@@ -1,0 +1,301 @@
+"""Load: fleet files -> plain documents that remember where every key and value came from.
+
+libyaml's composer (through PyYAML) parses fast and keeps line and column on every node; we build the
+plain data ourselves so that duplicate keys, merge keys, custom tags and alias bombs are refused with a
+position instead of being resolved silently. Positions are looked up from the node tree only when a
+diagnostic needs one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..diagnostics import Diagnostic, error, warning
+
+POOL_FILE = "pool.yaml"
+LOCK_FILE = "allocations.lock"
+GITOPS_FILE = "gitops.yaml"
+MAX_FILE_BYTES = 8 * 1024 * 1024
+MAX_EXPANDED_NODES = 1_000_000
+
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_SCALARS = yaml.constructor.SafeConstructor()
+_STR_TAG = "tag:yaml.org,2002:str"
+_SCALAR_TAGS = {
+    _STR_TAG: str,
+    "tag:yaml.org,2002:int": _SCALARS.construct_yaml_int,
+    "tag:yaml.org,2002:float": _SCALARS.construct_yaml_float,
+    "tag:yaml.org,2002:bool": _SCALARS.construct_yaml_bool,
+    "tag:yaml.org,2002:null": _SCALARS.construct_yaml_null,
+    # Kubernetes treats dates as strings; so do we.
+    "tag:yaml.org,2002:timestamp": str,
+}
+_COLLECTION_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
+_PathKey = str | int
+Path_ = tuple[_PathKey, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """One YAML document: its plain data and the node tree that says where each part stands."""
+
+    path: str
+    index: int
+    data: Any
+    root: yaml.Node = field(repr=False, compare=False)
+
+    def position(self, path: Path_, *, key: bool = False) -> tuple[int, int]:
+        """1-based (line, column) of the value at `path` (or of its key), or of the nearest parent."""
+        node: yaml.Node = self.root
+        mark = node.start_mark
+        for segment in path:
+            found = _child(node, segment)
+            if found is None:
+                break
+            key_node, node = found
+            mark = key_node.start_mark if key and key_node is not None else node.start_mark
+        return mark.line + 1, mark.column + 1
+
+    def error(self, path: Path_, message: str, hint: str = "", *, key: bool = False) -> Diagnostic:
+        line, column = self.position(path, key=key)
+        return error(self.path, line, column, message, hint)
+
+    def warning(self, path: Path_, message: str, hint: str = "", *, key: bool = False) -> Diagnostic:
+        line, column = self.position(path, key=key)
+        return warning(self.path, line, column, message, hint)
+
+
+@dataclass(frozen=True, slots=True)
+class PoolFolder:
+    """The files of one pool folder, in sorted order."""
+
+    name: str
+    folder: Path
+    pool_documents: tuple[Document, ...]
+    fleet_documents: tuple[Document, ...]
+    lock_path: Path
+    lock_text: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Loaded:
+    pools: tuple[PoolFolder, ...]
+    diagnostics: tuple[Diagnostic, ...]
+
+
+def load_fleets(root: Path, pool_names: tuple[str, ...] = (), skip: Collection[str] = ()) -> Loaded:
+    """Read every pool folder under `root` (or only the named ones, and never those in `skip`) in sorted
+    path order."""
+    diagnostics: list[Diagnostic] = []
+    if not root.is_dir():
+        diagnostics.append(error(str(root), 0, 0, "fleets folder not found", "pass --fleets DIR"))
+        return Loaded((), tuple(diagnostics))
+    folders = sorted((p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")), key=_name)
+    known = {folder.name for folder in folders}
+    diagnostics += [
+        error(str(root), 0, 0, f"no pool folder named {name!r}", _pool_hint(known))
+        for name in pool_names
+        if name not in known
+    ]
+    pools = []
+    for folder in folders:
+        if (pool_names and folder.name not in pool_names) or folder.name in skip:
+            continue
+        pool, found = _load_pool_folder(folder)
+        diagnostics += found
+        if pool is not None:
+            pools.append(pool)
+    return Loaded(tuple(pools), tuple(diagnostics))
+
+
+def load_gitops(root: Path) -> tuple[list[Document], list[Diagnostic]]:
+    """The repository's delivery settings, a file beside the pool folders; no documents when absent."""
+    path = root / GITOPS_FILE
+    if not path.is_file():
+        return [], []
+    return load_documents(path)
+
+
+def _pool_hint(known: set[str]) -> str:
+    return "pool folders: " + ", ".join(sorted(known)) if known else "fleets/ holds no pool folder"
+
+
+def _name(path: Path) -> str:
+    return path.name
+
+
+def _load_pool_folder(folder: Path) -> tuple[PoolFolder | None, list[Diagnostic]]:
+    diagnostics: list[Diagnostic] = []
+    pool_path = folder / POOL_FILE
+    if not pool_path.is_file():
+        hint = f"create {pool_path} with one NodePool, or move the folder out of the fleets folder"
+        return None, [error(str(folder), 0, 0, f"pool folder has no {POOL_FILE}", hint)]
+    pool_documents, found = load_documents(pool_path)
+    diagnostics += found
+    fleet_documents: list[Document] = []
+    for entry in sorted(folder.iterdir(), key=_name):
+        if entry.name.startswith(".") or entry.name in (POOL_FILE, LOCK_FILE):
+            continue
+        if entry.suffix == ".yaml" and entry.is_file():
+            documents, found = load_documents(entry)
+            fleet_documents += documents
+            diagnostics += found
+        elif entry.suffix == ".yml":
+            hint = f"rename it to {entry.stem}.yaml"
+            diagnostics.append(warning(str(entry), 0, 0, "ignored: fleetgen reads only *.yaml files", hint))
+    lock_path = folder / LOCK_FILE
+    lock_text = _read_lock(lock_path, diagnostics)
+    pool = PoolFolder(folder.name, folder, tuple(pool_documents), tuple(fleet_documents), lock_path, lock_text)
+    return pool, diagnostics
+
+
+def _read_lock(path: Path, diagnostics: list[Diagnostic]) -> str | None:
+    if not path.is_file():
+        return None
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as problem:
+        hint = "delete it; the next render writes a fresh one"
+        diagnostics.append(warning(str(path), 0, 0, f"lock ignored: {problem}", hint))
+        return None
+
+
+def load_documents(path: Path) -> tuple[list[Document], list[Diagnostic]]:
+    """Every non-empty document of one file, or the reasons it cannot be read."""
+    display = str(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as problem:
+        return [], [error(display, 0, 0, f"cannot read file: {problem.strerror}")]
+    if len(raw) > MAX_FILE_BYTES:
+        limit = MAX_FILE_BYTES // (1024 * 1024)
+        return [], [error(display, 0, 0, f"file is larger than {limit} MiB", "split it into several files")]
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as problem:
+        return [], [error(display, 0, 0, f"file is not UTF-8 text (byte {problem.start})", "save it as UTF-8")]
+    return parse_documents(display, text)
+
+
+def parse_documents(display: str, text: str) -> tuple[list[Document], list[Diagnostic]]:
+    documents: list[Document] = []
+    try:
+        roots = list(yaml.compose_all(text, Loader=_LOADER))
+    except yaml.MarkedYAMLError as problem:
+        return [], [_syntax_error(display, problem)]
+    except yaml.YAMLError as problem:
+        return [], [error(display, 0, 0, f"YAML error: {problem}")]
+    for index, root in enumerate(roots):
+        if root is None:
+            continue
+        builder = _Builder(display)
+        try:
+            data = builder.build(root)
+        except RecursionError:
+            return [], [error(display, root.start_mark.line + 1, 1, "document is nested too deeply")]
+        if builder.diagnostics:
+            return [], builder.diagnostics
+        if data is not None:
+            documents.append(Document(display, index, data, root))
+    return documents, []
+
+
+def _syntax_error(display: str, problem: yaml.MarkedYAMLError) -> Diagnostic:
+    mark = problem.problem_mark or problem.context_mark
+    line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
+    message = "YAML syntax error: " + " ".join(part for part in (problem.context, problem.problem) if part)
+    return error(display, line, column, message, "check the indentation and quoting around this place")
+
+
+class _Builder:
+    """Turns a node tree into plain data, refusing what YAML allows but a fleet file must not use."""
+
+    def __init__(self, display: str) -> None:
+        self.display = display
+        self.diagnostics: list[Diagnostic] = []
+        self._sizes: dict[int, int] = {}
+
+    def build(self, root: yaml.Node) -> Any:
+        if self._expanded_size(root) > MAX_EXPANDED_NODES:
+            self._fail(
+                root,
+                f"aliases expand this document to more than {MAX_EXPANDED_NODES:,} nodes",
+                "write the repeated parts out, or use fewer nested aliases",
+            )
+            return None
+        return self._value(root)
+
+    def _expanded_size(self, node: yaml.Node) -> int:
+        known = self._sizes.get(id(node))
+        if known is not None:
+            return known
+        self._sizes[id(node)] = 1  # a recursive alias counts once here and is refused by _value
+        size = 1 + sum(self._expanded_size(child) for child in _children(node))
+        self._sizes[id(node)] = size
+        return size
+
+    def _fail(self, node: yaml.Node, message: str, hint: str = "") -> None:
+        mark = node.start_mark
+        self.diagnostics.append(error(self.display, mark.line + 1, mark.column + 1, message, hint))
+
+    def _value(self, node: yaml.Node, depth: int = 0) -> Any:
+        if depth > 100:
+            self._fail(node, "nesting is deeper than 100 levels (a recursive alias?)")
+            return None
+        if isinstance(node, yaml.MappingNode | yaml.SequenceNode) and node.tag not in _COLLECTION_TAGS:
+            self._fail(node, f"unsupported YAML tag {node.tag!r}", "remove the tag; plain values are enough")
+            return None
+        if isinstance(node, yaml.MappingNode):
+            return self._mapping(node, depth)
+        if isinstance(node, yaml.SequenceNode):
+            return [self._value(item, depth + 1) for item in node.value]
+        construct = _SCALAR_TAGS.get(node.tag)
+        if construct is None:
+            self._fail(node, f"unsupported YAML tag {node.tag!r}", "remove the tag; plain values are enough")
+            return None
+        return node.value if construct is str else construct(node)
+
+    def _mapping(self, node: yaml.MappingNode, depth: int) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        first_line: dict[str, int] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                self._fail(key_node, "merge keys (<<) are not supported", "write the keys out in full")
+                continue
+            key = self._value(key_node, depth + 1)
+            if not isinstance(key, str):
+                shown = key_node.value if isinstance(key_node, yaml.ScalarNode) else "a collection"
+                self._fail(key_node, f"mapping key {shown!r} is not a string", f'quote it: "{shown}"')
+                continue
+            if key in result:
+                self._fail(key_node, f"duplicate key {key!r} (first at line {first_line[key]})", "remove one of them")
+                continue
+            first_line[key] = key_node.start_mark.line + 1
+            result[key] = self._value(value_node, depth + 1)
+        return result
+
+
+def _children(node: yaml.Node) -> Iterator[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            yield key_node
+            yield value_node
+    elif isinstance(node, yaml.SequenceNode):
+        yield from node.value
+
+
+def _child(node: yaml.Node, segment: _PathKey) -> tuple[yaml.Node | None, yaml.Node] | None:
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            if isinstance(key_node, yaml.ScalarNode) and key_node.value == segment:
+                return key_node, value_node
+        return None
+    if isinstance(node, yaml.SequenceNode) and isinstance(segment, int) and 0 <= segment < len(node.value):
+        item = node.value[segment]
+        return item, item
+    return None

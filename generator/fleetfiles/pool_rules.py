@@ -1,0 +1,149 @@
+"""Pool rules: what a NodePool itself gets wrong: names, port ranges, reserved ports, nodes and their labels.
+
+Every rule reports through the document it read, so each message carries `file:line:column`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from ..diagnostics import Diagnostic
+from ..kube import api
+from ..kube.quantity import parse_quantity
+from .firewall_rules import firewall_problems
+from .load import Document
+from .model import NodePool
+
+
+def pool_problems(pool: NodePool, document: Document, folder_name: str) -> Iterator[Diagnostic]:
+    spec = pool.spec
+    name = pool.metadata.name
+    if name != folder_name:
+        yield document.error(
+            ("metadata", "name"),
+            f"pool name {name!r} differs from its folder {folder_name!r}",
+            f"rename the folder or set metadata.name: {folder_name}",
+        )
+    yield from name_problems(document, ("metadata", "name"), name, "pool name")
+    yield from name_problems(document, ("spec", "namespace"), spec.namespace, "namespace")
+    yield from _range_problems(pool, document)
+    yield from _reserved_problems(pool, document)
+    yield from _node_problems(pool, document)
+    yield from firewall_problems(pool, document)
+    if spec.unitSize < 1:
+        yield document.error(("spec", "unitSize"), "unitSize must be at least 1")
+
+
+def name_problems(document: Document, path: tuple, value: str, what: str) -> Iterator[Diagnostic]:
+    problem = api.dns1123_label_problem(value)
+    if problem:
+        yield document.error(path, f"{what} {value!r} {problem}", "use a DNS-1123 label such as 'eu-west-1'")
+
+
+def port_number_problem(value: int) -> str:
+    return "" if 1 <= value <= 65535 else f"port {value} is outside 1-65535"
+
+
+def _range_problems(pool: NodePool, document: Document) -> Iterator[Diagnostic]:
+    spec = pool.spec
+    node_ports = spec.nodePortRange
+    spans = [("nodePortRange", ("spec", "nodePortRange"), node_ports.min, node_ports.max)]
+    spans += [(f"portRanges.{n}", ("spec", "portRanges", n), r.min, r.max) for n, r in sorted(spec.portRanges.items())]
+    for label, path, low, high in spans:
+        for key, value in (("min", low), ("max", high)):
+            if port_number_problem(value):
+                yield document.error((*path, key), f"{label}.{key}: {port_number_problem(value)}")
+        if low > high:
+            yield document.error(path, f"{label}: min {low} is greater than max {high}", "swap them")
+    for name in sorted(spec.portRanges):
+        problem = api.dns1123_label_problem(name)
+        if problem:
+            yield document.error(("spec", "portRanges", name), f"range name {name!r} {problem}", key=True)
+    for index, (label, path, low, high) in enumerate(spans):
+        for other_label, _, other_low, other_high in spans[:index]:
+            if low <= other_high and other_low <= high:
+                yield document.error(
+                    path,
+                    f"{label} ({low}-{high}) overlaps {other_label} ({other_low}-{other_high})",
+                    "ranges must not share any port, not even an end port",
+                )
+
+
+def _reserved_problems(pool: NodePool, document: Document) -> Iterator[Diagnostic]:
+    for index, entry in enumerate(pool.spec.reservedPorts):
+        span = parse_span(entry)
+        path = ("spec", "reservedPorts", index)
+        if span is None:
+            yield document.error(
+                path, f"reserved port {entry!r} is not a port number or an 'a-b' span", 'write 9100 or "9100-9110"'
+            )
+        elif any(port_number_problem(p) for p in span) or span[0] > span[1]:
+            yield document.error(path, f"reserved span {entry!r} must be ports in 1-65535, low to high")
+
+
+_SPAN = re.compile(r"([0-9]{1,5})(?:-([0-9]{1,5}))?")
+
+
+def parse_span(entry: int | str) -> tuple[int, int] | None:
+    """`7100` or `"7500-7509"` (ASCII digits, no spaces) as an inclusive span."""
+    if isinstance(entry, int):
+        return entry, entry
+    match = _SPAN.fullmatch(entry)
+    if match is None:
+        return None
+    low = int(match.group(1))
+    return low, int(match.group(2)) if match.group(2) else low
+
+
+def reserved_spans(pool: NodePool) -> Iterator[tuple[int, int]]:
+    for entry in pool.spec.reservedPorts:
+        span = parse_span(entry)
+        if span is not None and span[0] <= span[1]:
+            yield span
+
+
+def _node_problems(pool: NodePool, document: Document) -> Iterator[Diagnostic]:
+    seen: dict[str, int] = {}
+    for index, node in enumerate(pool.spec.nodes):
+        path = ("spec", "nodes", index)
+        problem = api.dns1123_subdomain_problem(node.name)
+        if problem:
+            yield document.error((*path, "name"), f"node name {node.name!r} {problem}")
+        if node.name in seen:
+            yield document.error(
+                (*path, "name"), f"node {node.name!r} is listed twice (first as nodes[{seen[node.name]}])"
+            )
+        seen.setdefault(node.name, index)
+        if api.address_problem(node.address):
+            yield document.error(
+                (*path, "address"),
+                f"address {node.address!r} is not an IPv4 or IPv6 address",
+                "give the external address clients dial, e.g. 203.0.113.10 or 2001:db8::10",
+            )
+        yield from label_problems(document, (*path, "labels"), node.labels)
+        yield from _capacity_problems(document, (*path, "capacity"), node.capacity)
+
+
+def _capacity_problems(document: Document, path: tuple, capacity: Any) -> Iterator[Diagnostic]:
+    if capacity.pods < 0:
+        yield document.error((*path, "pods"), "capacity.pods must not be negative")
+    for field in ("cpu", "memory"):
+        value = getattr(capacity, field)
+        if value is not None and parse_quantity(value) is None:
+            yield document.error(
+                (*path, field),
+                f"{field} {value!r} is not a Kubernetes quantity",
+                'write e.g. cpu: "15500m" or memory: 60Gi',
+            )
+
+
+def label_problems(document: Document, path: tuple, labels: dict[str, str]) -> Iterator[Diagnostic]:
+    for key, value in sorted(labels.items()):
+        problem = api.label_key_problem(key)
+        if problem:
+            yield document.error((*path, key), f"{key!r}: {problem}", key=True)
+        problem = api.label_value_problem(value)
+        if problem:
+            yield document.error((*path, key), f"{value!r}: {problem}")

@@ -1,0 +1,211 @@
+"""Rules: models -> validated pools, checking what spans fields, documents and pools.
+
+A pool's own rules are in `pool_rules`, a fleet's in `fleet_rules`; here are the sources they build and
+the rules across documents and pools. Every rule reports through the document it read, so each message
+carries `file:line:column`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..diagnostics import Diagnostic, error
+from ..kube.quantity import parse_quantity, to_bytes, to_millicores
+from ..kube.requests import effective_requests
+from . import pod_security
+from .fleet_rules import container_names, fleet_problems
+from .load import Document, Loaded, PoolFolder
+from .model import Fleet, NodePool
+from .parse import parse_document
+from .pool_rules import pool_problems, reserved_spans
+
+
+@dataclass(frozen=True, slots=True)
+class FleetSource:
+    """A valid Fleet, where it came from, and what the allocator needs to know of its Pods."""
+
+    model: Fleet
+    document: Document
+    container: str
+    cpu_milli: int
+    memory_bytes: int
+
+    @property
+    def name(self) -> str:
+        return self.model.metadata.name
+
+
+@dataclass(frozen=True, slots=True)
+class PoolSource:
+    """A valid NodePool with its fleets (sorted by name) and its previous lock."""
+
+    model: NodePool
+    document: Document
+    folder: Path
+    fleets: tuple[FleetSource, ...]
+    reserved: tuple[tuple[int, int], ...]
+    node_cpu_milli: tuple[int | None, ...]
+    node_memory_bytes: tuple[int | None, ...]
+    lock_path: Path
+    lock_text: str | None
+
+    @property
+    def name(self) -> str:
+        return self.model.metadata.name
+
+    @property
+    def addresses(self) -> dict[str, str]:
+        """Node name -> the address clients dial."""
+        return {node.name: node.address for node in self.model.spec.nodes}
+
+
+@dataclass(frozen=True, slots=True)
+class Validated:
+    pools: tuple[PoolSource, ...]
+    diagnostics: tuple[Diagnostic, ...]
+
+
+def validate_fleets(loaded: Loaded, kubernetes_version: str) -> Validated:
+    """Every problem in every file, in one pass; pools come back only when the whole input is valid."""
+    diagnostics = list(loaded.diagnostics)
+    pools: list[PoolSource] = []
+    unreadable = {d.path for d in loaded.diagnostics if d.is_error}
+    for folder in loaded.pools:
+        pool, found = _validate_pool(folder, kubernetes_version, unreadable)
+        diagnostics += found
+        if pool is not None:
+            pools.append(pool)
+    diagnostics += _cross_pool_problems(pools)
+    diagnostics += pod_security.shared_namespace_problems((pool.model, pool.document) for pool in pools)
+    return Validated(tuple(pools), tuple(sorted(set(diagnostics))))
+
+
+def _validate_pool(
+    folder: PoolFolder, version: str, unreadable: set[str]
+) -> tuple[PoolSource | None, list[Diagnostic]]:
+    diagnostics: list[Diagnostic] = []
+    pool_models = []
+    for document in folder.pool_documents:
+        model, found = parse_document(document, ("NodePool",))
+        diagnostics += found
+        if model is not None:
+            pool_models.append((model, document))
+    if len(folder.pool_documents) > 1:
+        extra = folder.pool_documents[1]
+        diagnostics.append(extra.error((), "pool.yaml must hold exactly one NodePool", "move Fleets to their own file"))
+    pool_file = folder.folder / "pool.yaml"
+    if not folder.pool_documents and str(pool_file) not in unreadable:
+        diagnostics.append(_file_error(pool_file, "pool.yaml holds no NodePool document"))
+    fleets = _parse_fleets(folder.fleet_documents, diagnostics)
+    if len(pool_models) != 1:
+        return None, diagnostics
+    pool, document = pool_models[0]
+    diagnostics += pool_problems(pool, document, folder.name)
+    diagnostics += pod_security.pool_problems(pool, document, version)
+    reserved = tuple(sorted(reserved_spans(pool)))
+    sources = []
+    for fleet, fleet_document in fleets:
+        found = list(fleet_problems(fleet, fleet_document, pool, reserved, version))
+        diagnostics += found
+        if not any(d.is_error for d in found):
+            sources.append(_fleet_source(fleet, fleet_document))
+    diagnostics += _duplicate_fleet_names(fleets)
+    cpu = tuple(_quantity(n.capacity.cpu, to_millicores) for n in pool.spec.nodes)
+    memory = tuple(_quantity(n.capacity.memory, to_bytes) for n in pool.spec.nodes)
+    source = PoolSource(
+        pool,
+        document,
+        folder.folder,
+        tuple(sorted(sources, key=_fleet_name)),
+        reserved,
+        cpu,
+        memory,
+        folder.lock_path,
+        folder.lock_text,
+    )
+    return source, diagnostics
+
+
+def _fleet_name(source: FleetSource) -> str:
+    return source.name
+
+
+def _file_error(path: Path, message: str) -> Diagnostic:
+    return error(str(path), 0, 0, message)
+
+
+def _parse_fleets(documents: Iterable[Document], diagnostics: list[Diagnostic]) -> list[tuple[Fleet, Document]]:
+    fleets = []
+    for document in documents:
+        model, found = parse_document(document, ("Fleet",))
+        diagnostics += found
+        if isinstance(model, Fleet):
+            fleets.append((model, document))
+    return fleets
+
+
+def _duplicate_fleet_names(fleets: list[tuple[Fleet, Document]]) -> Iterator[Diagnostic]:
+    first: dict[str, Document] = {}
+    for fleet, document in fleets:
+        name = fleet.metadata.name
+        if name in first:
+            other = first[name]
+            line, _ = other.position(("metadata", "name"))
+            yield document.error(
+                ("metadata", "name"),
+                f"fleet {name!r} is already defined in {other.path}:{line}",
+                "give each fleet of a pool its own name",
+            )
+        else:
+            first[name] = document
+
+
+def _quantity(value: str | int | float | None, convert: Any) -> int | None:
+    if value is None:
+        return None
+    amount = parse_quantity(value)
+    return None if amount is None else convert(amount)
+
+
+def _fleet_source(fleet: Fleet, document: Document) -> FleetSource:
+    containers = container_names(fleet.spec.template)
+    container = fleet.spec.container or containers[0]
+    cpu, memory = effective_requests(fleet.spec.template.get("spec", {}))
+    return FleetSource(fleet, document, container, cpu, memory)
+
+
+# --- Across pools --------------------------------------------------------------------------------------
+
+
+def _cross_pool_problems(pools: list[PoolSource]) -> Iterator[Diagnostic]:
+    node_home: dict[str, tuple[PoolSource, int]] = {}
+    for pool in pools:
+        for index, node in enumerate(pool.model.spec.nodes):
+            if node.name in node_home and node_home[node.name][0] is not pool:
+                other, other_index = node_home[node.name]
+                line, _ = other.document.position(("spec", "nodes", other_index, "name"))
+                yield pool.document.error(
+                    ("spec", "nodes", index, "name"),
+                    f"node {node.name!r} already belongs to pool {other.name!r} ({other.document.path}:{line})",
+                    "a node belongs to one pool only",
+                )
+            node_home.setdefault(node.name, (pool, index))
+    fleet_home: dict[tuple[str | None, str, str], tuple[PoolSource, FleetSource]] = {}
+    for pool in pools:
+        for fleet in pool.fleets:
+            key = (pool.model.spec.cluster, pool.model.spec.namespace, fleet.name)
+            if key in fleet_home and fleet_home[key][0] is not pool:
+                other_pool, other = fleet_home[key]
+                line, _ = other.document.position(("metadata", "name"))
+                yield fleet.document.error(
+                    ("metadata", "name"),
+                    f"fleet {fleet.name!r} also exists in pool {other_pool.name!r} "
+                    f"({other.document.path}:{line}), in the same namespace "
+                    f"{key[1]!r}: their Pods would collide",
+                    "rename one fleet or give the pools different namespaces",
+                )
+            else:
+                fleet_home.setdefault(key, (pool, fleet))

@@ -1,0 +1,233 @@
+"""Kubernetes' own rules: the API schemas bundled with kubernetes-validate, and the checks they miss.
+
+kubernetes-validate rebuilds its validator on every call; at 150,000 objects that is minutes, so the
+schemas are loaded once per (version, schema file) and reused.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import jsonschema
+import referencing
+from packaging.version import InvalidVersion, Version
+
+from ..diagnostics import did_you_mean
+
+_SCHEMA_ROOT = "kubernetes-json-schema"
+_DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+_QUALIFIED_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
+_LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
+_IANA_SVC_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
+_ENV_NAME = re.compile(r"^[-._a-zA-Z][-._a-zA-Z0-9]*$")
+_CONFIG_MAP_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
+CONFIG_MAP_MAX_BYTES = 1024 * 1024
+"""What the API server lets a ConfigMap's values add up to."""
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaProblem:
+    path: tuple[str | int, ...]
+    message: str
+    hint: str = ""
+
+
+def bundled_versions() -> list[str]:
+    """Kubernetes minor versions whose schemas kubernetes-validate ships, oldest first."""
+    root = resources.files("kubernetes_validate").joinpath(_SCHEMA_ROOT)
+    found = {entry.name.split("-")[0].lstrip("v") for entry in root.iterdir() if entry.name.startswith("v")}
+    return sorted((_minor(v) for v in found), key=Version)
+
+
+def latest_version() -> str:
+    return bundled_versions()[-1]
+
+
+def resolve_version(requested: str) -> str | None:
+    """The newest bundled minor version not newer than `requested`, or None when there is none."""
+    try:
+        wanted = Version(_minor(requested.lstrip("v")))
+    except InvalidVersion:
+        return None
+    bundled = bundled_versions()
+    if wanted > Version(bundled[-1]):
+        return None
+    candidates = [v for v in bundled if Version(v) <= wanted]
+    return candidates[-1] if candidates else None
+
+
+def _minor(version: str) -> str:
+    return ".".join(version.split(".")[:2])
+
+
+@cache
+def definitions(version: str) -> dict[str, Any]:
+    """Kubernetes' API definitions by name (`io.k8s.api.core.v1.PodSpec`) for `version`."""
+    return _definitions_document(version)["$defs"]
+
+
+@cache
+def _definitions_document(version: str) -> dict[str, Any]:
+    return json.loads(_folder(version).joinpath("_definitions.json").read_text(encoding="utf-8"))
+
+
+@cache
+def _registry(version: str) -> referencing.Registry:
+    contents = _definitions_document(version)
+    resource = referencing.Resource.from_contents(contents, default_specification=referencing.jsonschema.DRAFT202012)
+    return referencing.Registry().with_resource("/api/_definitions.json", resource).crawl()
+
+
+def _folder(version: str) -> Any:
+    root = resources.files("kubernetes_validate").joinpath(_SCHEMA_ROOT)
+    return root.joinpath(f"v{version}.0-local-strict")
+
+
+@cache
+def _validator(version: str, schema_file: str) -> jsonschema.protocols.Validator:
+    schema = json.loads(_folder(version).joinpath(schema_file).read_text(encoding="utf-8"))
+    return jsonschema.Draft202012Validator(schema, registry=_registry(version))
+
+
+def schema_file_for(api_version: str, kind: str) -> str:
+    """kubernetes-validate's file name: `networking.k8s.io/v1` NetworkPolicy -> networkpolicy-networking-v1.json."""
+    group, _, version = api_version.rpartition("/")
+    group = group.split(".")[0]
+    return f"{kind.lower()}-{group + '-' if group else ''}{version}.json"
+
+
+def schema_problems(obj: Any, schema_file: str, version: str) -> list[SchemaProblem]:
+    """Every violation of one of Kubernetes' schemas by `obj`."""
+    return validator_problems(_validator(version, schema_file), obj)
+
+
+def validator_problems(validator: jsonschema.protocols.Validator, obj: Any) -> list[SchemaProblem]:
+    """Every violation `validator` finds, worded for people, deepest first, sorted by path for stable output."""
+    problems = {_problem(e) for e in _leaf_errors(validator.iter_errors(obj))}
+    return sorted(problems, key=lambda p: ([str(s) for s in p.path], p.message))
+
+
+def validate_object(obj: dict[str, Any], version: str) -> list[SchemaProblem]:
+    return schema_problems(obj, schema_file_for(obj["apiVersion"], obj["kind"]), version)
+
+
+def _leaf_errors(errors: Iterator[jsonschema.ValidationError]) -> Iterator[jsonschema.ValidationError]:
+    for found in errors:
+        if found.context:
+            best = jsonschema.exceptions.best_match(found.context)
+            yield best if best is not None else found
+        else:
+            yield found
+
+
+def _problem(found: jsonschema.ValidationError) -> SchemaProblem:
+    path = tuple(found.absolute_path)
+    if found.validator == "additionalProperties":
+        allowed = sorted(found.schema.get("properties", {}))
+        extra = sorted(set(found.instance) - set(allowed)) if isinstance(found.instance, dict) else []
+        if extra:
+            return SchemaProblem((*path, extra[0]), f"unknown field {extra[0]!r}", _closest(extra[0], allowed))
+    if found.validator == "required":
+        return SchemaProblem(path, found.message.replace("is a required property", "is required"))
+    if found.validator == "type":
+        expected = found.validator_value
+        shown = json.dumps(found.instance)[:60]
+        return SchemaProblem(path, f"expected {_kind_name(expected)}, got {shown}")
+    if found.validator == "enum":
+        choices = [str(c) for c in found.validator_value]
+        return SchemaProblem(
+            path, f"{found.instance!r} is not one of {', '.join(choices)}", _closest(str(found.instance), choices)
+        )
+    return SchemaProblem(path, found.message)
+
+
+def _kind_name(expected: Any) -> str:
+    names = {
+        "string": "a string",
+        "integer": "an integer",
+        "boolean": "true or false",
+        "object": "a mapping",
+        "array": "a list",
+        "number": "a number",
+        "null": "null",
+    }
+    if isinstance(expected, list):
+        return " or ".join(names.get(e, e) for e in expected)
+    return names.get(expected, str(expected))
+
+
+def _closest(word: str, choices: list[str]) -> str:
+    return did_you_mean(word, choices)
+
+
+def dns1123_label_problem(value: str, limit: int = 63) -> str:
+    if len(value) > limit:
+        return f"must be at most {limit} characters (is {len(value)})"
+    if not _DNS1123_LABEL.match(value):
+        return "must be lower-case letters, digits and '-', starting and ending with a letter or digit"
+    return ""
+
+
+def dns1123_subdomain_problem(value: str) -> str:
+    if len(value) > 253:
+        return f"must be at most 253 characters (is {len(value)})"
+    if not _DNS1123_SUBDOMAIN.match(value):
+        return "must be lower-case letters, digits, '-' and '.', starting and ending with a letter or digit"
+    return ""
+
+
+def label_key_problem(key: str) -> str:
+    prefix, slash, name = key.rpartition("/")
+    if slash and (not prefix or dns1123_subdomain_problem(prefix)):
+        return f"label key prefix {prefix!r} must be a DNS subdomain"
+    if not name or len(name) > 63 or not _QUALIFIED_NAME.match(name):
+        return "label key name must be 1-63 characters: letters, digits, '-', '_', '.', alphanumeric at both ends"
+    return ""
+
+
+def label_value_problem(value: str) -> str:
+    if len(value) > 63 or not _LABEL_VALUE.match(value):
+        return "label value must be at most 63 characters: letters, digits, '-', '_', '.', alphanumeric at both ends"
+    return ""
+
+
+def port_name_problem(name: str, limit: int = 15) -> str:
+    """IANA_SVC_NAME, as the API server checks container port names."""
+    if len(name) > limit:
+        return f"must be at most {limit} characters (is {len(name)})"
+    if not _IANA_SVC_NAME.match(name) or "--" in name:
+        return "must be lower-case letters, digits and single '-', starting and ending with a letter or digit"
+    if not any(c.isalpha() for c in name):
+        return "must contain at least one letter"
+    return ""
+
+
+def config_map_key_problem(key: str) -> str:
+    """The API server's IsConfigMapKey."""
+    if len(key) > 253:
+        return f"must be at most 253 characters (is {len(key)})"
+    if not _CONFIG_MAP_KEY.match(key):
+        return "must be letters, digits, '-', '_' or '.'"
+    if key in (".", "..") or key.startswith(".."):
+        return "must not be '.' or '..' or start with '..'"
+    return ""
+
+
+def env_name_problem(name: str) -> str:
+    return "" if _ENV_NAME.match(name) else "must be letters, digits, '_', '-' or '.', not starting with a digit"
+
+
+def address_problem(value: str) -> str:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return "must be an IPv4 or IPv6 address"
+    return ""

@@ -1,0 +1,11 @@
+"""Manifests: an allocation -> the Kubernetes objects fleetgen renders, as canonical YAML text, verified.
+
+Enters: a validated pool and its allocation; `fleets/gitops.yaml` and each pool's units for delivery.
+Leaves: Pods, endpoints ConfigMaps, firewall objects for every provider, the admission policy, the Argo CD
+    and Flux objects, each as dicts and as text per sync unit; and the problems `verify` finds in them.
+Must not import: tree, edits, cli (it returns text; it never writes a file).
+
+Modules: `render` (Pods and units), `emit` (canonical YAML), `firewall` and `firewall_plan` (what each
+provider lets in), `admission` (Namespace and ValidatingAdmissionPolicy), `delivery` (Argo CD, Flux),
+`verify` (schemas and the API server's own rules). A new output format or firewall provider goes here.
+"""

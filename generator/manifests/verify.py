@@ -1,0 +1,122 @@
+"""Verify: what we rendered passes Kubernetes' schemas and the API server's own rules.
+
+Schemas are checked once per Pod shape (a fleet's Pods differ only in names, node and numbers); the
+rules schemas miss (names, label values, port numbers, one (hostPort, protocol) per node) are checked
+on every server, independently of the allocator, so an allocator bug cannot reach the cluster.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from ..allocation.spec import Allocation, Server
+from ..diagnostics import Diagnostic, error
+from ..fleetfiles.rules import PoolSource
+from ..kube import api, crds
+from .emit import Slot
+from .firewall_plan import pool_coverage_problems
+from .render import PodShape, pod_object
+
+INTERNAL = "internal error (please report it): "
+
+
+def fill(value: Any, values: dict[str, Any]) -> Any:
+    """`value` with every Slot replaced by its value: the real object one server gets."""
+    if isinstance(value, Slot):
+        return values[value.name]
+    if isinstance(value, dict):
+        return {key: fill(item, values) for key, item in value.items()}
+    if isinstance(value, list):
+        return [fill(item, values) for item in value]
+    return value
+
+
+def verify_pool(
+    pool: PoolSource,
+    allocation: Allocation,
+    shapes: dict[str, PodShape],
+    others: Iterable[dict[str, Any]],
+    kubernetes_version: str,
+) -> list[Diagnostic]:
+    found: list[Diagnostic] = []
+    addresses = pool.addresses
+    first_servers: dict[str, Server] = {}
+    for server in allocation.servers:
+        first_servers.setdefault(server.fleet, server)
+    for fleet in pool.fleets:
+        server = first_servers.get(fleet.name)
+        if server is None:
+            continue
+        pod = fill(pod_object(pool, fleet), shapes[fleet.name].values(server, addresses[server.node]))
+        for problem in api.validate_object(pod, kubernetes_version):
+            where = ".".join(str(p) for p in problem.path)
+            found.append(
+                fleet.document.error((), f"rendered Pod {server.name} is invalid at {where}: {problem.message}")
+            )
+    others = list(others)
+    for obj in others:
+        for problem in schema_problems(obj, kubernetes_version):
+            where = ".".join(str(p) for p in problem.path)
+            name = obj["metadata"]["name"]
+            found.append(
+                error(
+                    pool.document.path, 0, 0, f"{INTERNAL}rendered {obj['kind']} {name} at {where}: {problem.message}"
+                )
+            )
+    found += [error(pool.document.path, 0, 0, INTERNAL + message) for message in conflicts(pool, allocation)]
+    found += [error(pool.document.path, 0, 0, INTERNAL + m) for m in pool_coverage_problems(pool, allocation, others)]
+    return found
+
+
+def schema_problems(obj: dict[str, Any], kubernetes_version: str) -> list[api.SchemaProblem]:
+    """A provider's object against its CRD's schema; Kubernetes' own kinds against kubernetes-validate."""
+    if crds.knows(obj):
+        return crds.validate_object(obj)
+    if (obj.get("apiVersion"), obj.get("kind")) == ("v1", "ConfigMap"):
+        return _config_map_problems(obj, kubernetes_version)
+    return api.validate_object(obj, kubernetes_version)
+
+
+def _config_map_problems(obj: dict[str, Any], kubernetes_version: str) -> list[api.SchemaProblem]:
+    """By shape, like Pods: the schema sees the ConfigMap with one data entry (an endpoints ConfigMap holds
+    a thousand, each a walk through jsonschema), and every entry gets the API server's rules: a config
+    key, a string value, and all values within the size limit."""
+    data = obj.get("data")
+    if not isinstance(data, dict) or not data:
+        return api.validate_object(obj, kubernetes_version)
+    first = min(data)
+    found = api.validate_object({**obj, "data": {first: data[first]}}, kubernetes_version)
+    for key, value in sorted(data.items()):
+        problem = api.config_map_key_problem(key) if isinstance(key, str) else "must be a string"
+        if problem:
+            found.append(api.SchemaProblem(("data", key), f"key {problem}"))
+        if not isinstance(value, str):
+            found.append(api.SchemaProblem(("data", key), f"must be a string, not {type(value).__name__}"))
+    size = sum(len(value.encode()) for value in data.values() if isinstance(value, str))
+    if size > api.CONFIG_MAP_MAX_BYTES:
+        found.append(api.SchemaProblem(("data",), f"values add up to {size} bytes, over {api.CONFIG_MAP_MAX_BYTES}"))
+    return found
+
+
+def conflicts(pool: PoolSource, allocation: Allocation) -> Iterator[str]:
+    """Every broken guarantee: a number twice on a node, outside its range, reserved, or a bad name."""
+    port_specs = {fleet.name: {port.name: port for port in fleet.model.spec.ports} for fleet in pool.fleets}
+    ranges = {name: (r.min, r.max) for name, r in pool.model.spec.portRanges.items()}
+    holders: dict[tuple[str, int], str] = {}
+    for server in allocation.servers:
+        if api.dns1123_label_problem(server.name):
+            yield f"server name {server.name!r} {api.dns1123_label_problem(server.name)}"
+        specs = port_specs[server.fleet]
+        for port_name, number in server.host_ports:
+            spec = specs[port_name]
+            holder = f"{server.name}/{port_name}"
+            owner = holders.setdefault((server.node, number), holder)
+            if owner != holder:
+                yield f"hostPort {number} on node {server.node} is held by {owner} and {holder}"
+            if spec.portPolicy == "Static" and number != spec.hostPort:
+                yield f"{server.name}/{port_name} got {number} instead of its Static port {spec.hostPort}"
+            if spec.portPolicy != "Static" and not ranges[spec.range][0] <= number <= ranges[spec.range][1]:
+                yield f"{server.name}/{port_name} got {number}, outside range {spec.range!r}"
+            if any(low <= number <= high for low, high in pool.reserved):
+                yield f"{server.name}/{port_name} got reserved port {number}"

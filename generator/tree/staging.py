@@ -1,0 +1,133 @@
+"""Staging: one top-level folder of the output replaced by its new content in a single atomic swap.
+
+The complete new folder is built under `.fleetgen-staging/` (unchanged files hard-linked so their inode
+and mtime survive, changed files written fresh) and exchanged with the live one by
+`renameat2(RENAME_EXCHANGE)`; a run killed at any point leaves each folder fully old or fully new, and
+`recover` clears what it left. Only this package's `write` uses it.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import posixpath
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .files import exchange, fsync_dir, link_or_copy, write_new_file
+
+STAGING_DIR = ".fleetgen-staging"
+"""Our scratch area inside the output folder (dot-names there are reserved; git ignores this one)."""
+
+_NEW = "new"  # staged trees; after an exchange, the old tree they replaced (garbage either way)
+_BACKUP = "backup"  # fallback swap only: the live tree moved aside; restored if the live one is missing
+_TRASH = "trash"  # whole pool folders being removed (garbage)
+
+
+@dataclass
+class FolderPlan:
+    """One top-level folder in scope: what it should hold, and which live files can be kept as they are."""
+
+    name: str
+    files: dict[str, bytes]
+    keep: set[str] = field(default_factory=set)
+    written: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    live_exists: bool = False
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.written or self.removed)
+
+
+# --- applying ---------------------------------------------------------------------------------------
+
+
+@contextmanager
+def locked(out_dir: Path) -> Iterator[None]:
+    """Serialise concurrent runs on one output folder (they would clear each other's staging area).
+
+    flock on the folder itself: no lock file to commit or clean up, released by the kernel on kill -9.
+    """
+    fd = os.open(out_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def recover(out_dir: Path) -> None:
+    """Undo what a killed run left behind: restore a folder moved aside by the fallback swap if its live
+    copy is missing (it is then the complete old tree), and delete everything else in staging."""
+    staging = out_dir / STAGING_DIR
+    if not staging.is_dir():
+        return
+    backups = staging / _BACKUP
+    if backups.is_dir() and not backups.is_symlink():
+        for entry in sorted(os.listdir(backups)):
+            if not os.path.lexists(out_dir / entry):
+                os.rename(backups / entry, out_dir / entry)
+                fsync_dir(out_dir)
+    shutil.rmtree(staging)
+    fsync_dir(out_dir)
+
+
+def apply_folder(out_dir: Path, folder: FolderPlan) -> None:
+    """Replace one top-level folder by its new content in a single atomic step, then drop the old tree."""
+    staging = out_dir / STAGING_DIR
+    live = out_dir / folder.name
+    if not folder.files:
+        if folder.live_exists:
+            trash = _staging_subdir(out_dir, _TRASH) / folder.name
+            os.rename(live, trash)
+            fsync_dir(out_dir)
+            shutil.rmtree(trash)
+        return
+    staged = _staging_subdir(out_dir, _NEW) / folder.name
+    _stage(live, staged, folder)
+    if not folder.live_exists:
+        os.rename(staged, live)
+        fsync_dir(out_dir)
+        return
+    if exchange(staged, live):
+        old = staged
+        fsync_dir(out_dir)
+        fsync_dir(staged.parent)
+    else:
+        # No RENAME_EXCHANGE: two renames, with a window where the folder is missing. The backup lives
+        # under staging/backup so the next run can put it back (see recover).
+        old = _staging_subdir(out_dir, _BACKUP) / folder.name
+        os.rename(live, old)
+        os.rename(staged, live)
+        for directory in (out_dir, old.parent, staging / _NEW):
+            fsync_dir(directory)
+    shutil.rmtree(old)
+
+
+def _staging_subdir(out_dir: Path, kind: str) -> Path:
+    path = out_dir / STAGING_DIR / kind
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _stage(live: Path, staged: Path, folder: FolderPlan) -> None:
+    """Build the complete new folder: unchanged files hard-linked (same inode and mtime), others fresh."""
+    staged.mkdir()
+    made: set[str] = {""}
+    for rel in sorted(folder.files):
+        parent = posixpath.dirname(rel)
+        if parent not in made:
+            (staged / parent).mkdir(parents=True, exist_ok=True)
+            parts = parent.split("/")
+            made.update("/".join(parts[:i]) for i in range(1, len(parts) + 1))
+        target = staged / rel
+        if rel in folder.keep:
+            link_or_copy(live / rel, target, folder.files[rel])
+        else:
+            write_new_file(target, folder.files[rel])
+    for parent in sorted(made, key=lambda p: (-p.count("/"), p)):
+        fsync_dir(staged / parent if parent else staged)
