@@ -131,6 +131,44 @@ def test_a_pool_over_capacity_says_so_and_fails(small: Path) -> None:
     assert "fleetgen: pool small: 1 fleet(s) do not fit" in err
 
 
+RELAY = """\
+apiVersion: fleetgen.dev/v1alpha1
+kind: Fleet
+metadata:
+  name: relay
+spec:
+  replicas: 1
+  ports:
+    - name: game
+      portPolicy: None
+      containerPort: 7777
+  template:
+    spec:
+      containers:
+        - name: relay
+          image: registry.example.com/relay:1
+          resources:
+            requests: {cpu: 100m, memory: 128Mi}
+"""
+
+
+def test_a_fleet_that_fits_keeps_its_number_beside_one_that_does_not(small: Path) -> None:
+    """web runs out of pods; relay still fits beside the web servers that are placed, and says so."""
+    (small / "fleets/small/web.yaml").write_text(WEB.format(replicas=6))
+    (small / "fleets/small/relay.yaml").write_text(RELAY)
+    code, out, _ = run("capacity")
+    assert code == 1
+    assert "  relay  1         1              +0\n" in out
+    assert "  web    6         3              -3\n" in out
+    rooms = {
+        room["fleet"]: room["mostReplicas"]
+        for room in json.loads(run("capacity", "--format", "json")[1])["pools"][0]["fleets"]
+    }
+    assert rooms == {"relay": 1, "web": 3}
+    assert run("scale", "small/web", "3")[0] == 0
+    assert run("scale", "small/relay", "2")[0] == 1
+
+
 def test_the_example_pools(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     shutil.copytree(ROOT / "fleets", tmp_path / "fleets")
     monkeypatch.chdir(tmp_path)
@@ -240,8 +278,12 @@ def test_scaling_to_the_number_capacity_gives_fits_and_one_more_does_not(case: A
         validated = validate_fleets(load_fleets(settings_.fleets), VERSION)
         assert not has_errors(validated.diagnostics), validated.diagnostics
         report = pool_capacity(validated.pools[0])
+        short = {shortfall.fleet for shortfall in report.shortfalls}
         for room in report.fleets:
-            if room.most is None:
+            if short:
+                # scale refuses any edit while another fleet is short: each fleet's own room is its number
+                assert room.fleet in short or (room.most is not None and room.most >= room.replicas), room
+            elif room.most is None:
                 assert not _scale_fits(settings_, room.fleet, 0)
             else:
                 assert _scale_fits(settings_, room.fleet, room.most), room

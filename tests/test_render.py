@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections import defaultdict
 from pathlib import Path
@@ -351,3 +352,24 @@ def test_a_lock_that_cannot_be_kept_is_replaced_when_a_fresh_placement_fits(repo
         if pod["kind"] == "Pod":
             per_node[pod["spec"]["nodeName"]] += 1
     assert sorted(per_node.values()) == [2, 3]
+
+
+@pytest.mark.parametrize("inside", ["fleets", "fleets/eu-west-1", "rendered"])
+def test_run_from_inside_the_repository_says_to_run_from_its_root(
+    repo: Path, monkeypatch: pytest.MonkeyPatch, inside: str
+) -> None:
+    monkeypatch.chdir(repo / inside)
+    before = snapshot_of(repo)
+    code, _, stderr = run("render")
+    assert code == 1
+    assert f"hint: run fleetgen from the repository root, the folder that holds fleets/: cd {repo}\n" in stderr
+    assert snapshot_of(repo) == before
+
+
+@pytest.mark.parametrize("command", ["check", "plan", "endpoints", "validate"])
+def test_commands_that_never_write_do_not_say_nothing_was_written(repo: Path, command: str) -> None:
+    (repo / "fleets/eu-west-1/pool.yaml").write_text("kind: NodePool\n")
+    code, _, stderr = run(command)
+    assert code == 1 and re.search(r"\nfleetgen: \d+ errors?\n\Z", stderr), stderr
+    assert "nothing was written" not in stderr
+    assert run("render")[2].rstrip().endswith("; nothing was written")

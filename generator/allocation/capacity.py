@@ -28,7 +28,7 @@ class FleetRoom:
 
     fleet: str
     replicas: int
-    most: int | None  # None: not even 0 fits (another fleet is short)
+    most: int | None  # None: not even 0 fits
 
     @property
     def more(self) -> int | None:
@@ -81,18 +81,20 @@ def pool_capacity(pool: PoolSource) -> PoolCapacity:
 
 
 def most_replicas(spec: PoolSpec, previous: Previous, fleet: str, current: Allocation | None = None) -> int | None:
-    """The largest replicas of `fleet` for which a render places every server of the pool (keeping the lock,
-    or placing afresh when only that fits); None when even 0 leaves a shortfall. The search keeps "lo fits,
-    hi does not" at every step, so the answer fits and one more does not, whatever the allocator's
+    """The largest replicas of `fleet` for which a render places all of that fleet's servers (keeping the
+    lock, or placing afresh when only that fits) and leaves no other fleet shorter than it is now; when the
+    pool fits as written, that is "the whole pool fits". None when even 0 does not. The search keeps "lo
+    fits, hi does not" at every step, so the answer fits and one more does not, whatever the allocator's
     heuristics do in between. `current` is the allocation of `spec` as is.
     """
     replicas = _fleet(spec, fleet).replicas
     current = current or allocate_honestly(spec, previous)[0]
+    others_short = {name: count for name, count in _unplaced(current).items() if name != fleet}
 
     def fits(count: int) -> bool:
-        if count == replicas:
-            return not current.shortfalls
-        return not allocate_honestly(with_replicas(spec, fleet, count), previous)[0].shortfalls
+        allocation = current if count == replicas else allocate_honestly(with_replicas(spec, fleet, count), previous)[0]
+        unplaced = _unplaced(allocation)
+        return fleet not in unplaced and all(n <= others_short.get(name, 0) for name, n in unplaced.items())
 
     if not fits(replicas):
         return None if replicas == 0 or not fits(0) else _bisect(fits, 0, replicas)
@@ -114,6 +116,14 @@ def _bisect(fits: Callable[[int], bool], lo: int, hi: int) -> int:
         middle = (lo + hi) // 2
         lo, hi = (middle, hi) if fits(middle) else (lo, middle)
     return lo
+
+
+def _unplaced(allocation: Allocation) -> dict[str, int]:
+    """Servers left out, per fleet."""
+    found: dict[str, int] = {}
+    for shortfall in allocation.shortfalls:
+        found[shortfall.fleet] = found.get(shortfall.fleet, 0) + shortfall.unplaced
+    return found
 
 
 def with_replicas(spec: PoolSpec, fleet: str, replicas: int) -> PoolSpec:

@@ -22,12 +22,15 @@ def diagnostics_text(diagnostics: Iterable[Diagnostic]) -> str:
     return "".join(format_diagnostic(diagnostic) + "\n" for diagnostic in sorted(diagnostics))
 
 
-def print_diagnostics(diagnostics: Iterable[Diagnostic]) -> ExitCode:
-    """Print errors and warnings once, sorted, to stderr; FAILED when any is an error."""
+def print_diagnostics(diagnostics: Iterable[Diagnostic], writes: bool = False) -> ExitCode:
+    """Print errors and warnings once, sorted, to stderr; FAILED when any is an error. A command that
+    `writes` says that it wrote nothing; one that never writes does not make the reader wonder."""
     ordered = sorted(diagnostics)
     click.echo(diagnostics_text(ordered), err=True, nl=False)
     errors = sum(1 for d in ordered if d.is_error)
     if errors:
-        click.echo(f"fleetgen: {errors} error{'s' if errors != 1 else ''}; nothing was written", err=True)
+        click.echo(
+            f"fleetgen: {errors} error{'s' if errors != 1 else ''}{'; nothing was written' if writes else ''}", err=True
+        )
         return ExitCode.FAILED
     return ExitCode.OK

@@ -19,16 +19,16 @@ from .options import compile_options, fleets_option, jobs_option, kubernetes_ver
 from .report import ExitCode, diagnostics_text, print_diagnostics
 
 
-def compiled_or_exit(settings: Settings, prior: stamp.Prior = stamp.NOTHING) -> Compiled:
+def compiled_or_exit(settings: Settings, prior: stamp.Prior = stamp.NOTHING, writes: bool = False) -> Compiled:
     """The compiled repository, its diagnostics printed once; exit 1 when any is an error."""
     outcome = repository.compile_repository(settings, prior)
-    print_diagnostics(outcome.diagnostics)
+    print_diagnostics(outcome.diagnostics, writes)
     if outcome.compiled is None:
         sys.exit(ExitCode.FAILED)
     return outcome.compiled
 
 
-def _stale_or_none(settings: Settings, up_to_date: str) -> tuple[Compiled, stamp.Prior] | None:
+def _stale_or_none(settings: Settings, up_to_date: str, writes: bool) -> tuple[Compiled, stamp.Prior] | None:
     """None, having said `up_to_date` and replayed the warnings of the render the stamp certifies, when
     the stamp vouches for everything; else the compiled repository and what the stamp vouched for."""
     prior = repository.prior_for(settings)
@@ -36,7 +36,7 @@ def _stale_or_none(settings: Settings, up_to_date: str) -> tuple[Compiled, stamp
         click.echo(diagnostics_text(prior.diagnostics), err=True, nl=False)
         click.echo(up_to_date)
         return None
-    return compiled_or_exit(settings, prior), prior
+    return compiled_or_exit(settings, prior, writes), prior
 
 
 @click.command()
@@ -59,7 +59,9 @@ def validate(fleets: Path, pools: tuple[str, ...], kubernetes_version: str) -> N
 def render(fleets: Path, out: Path, pools: tuple[str, ...], kubernetes_version: str, jobs: int) -> None:
     """Write rendered/ and the pools' allocations.lock files."""
     settings = settings_for(fleets, pools, kubernetes_version, out, jobs)
-    found = _stale_or_none(settings, "wrote 0 files: nothing changed since the last render (its stamp matches)")
+    found = _stale_or_none(
+        settings, "wrote 0 files: nothing changed since the last render (its stamp matches)", writes=True
+    )
     if found is None:
         return
     compiled, prior = found
@@ -84,7 +86,7 @@ def render(fleets: Path, out: Path, pools: tuple[str, ...], kubernetes_version: 
 def check(fleets: Path, out: Path, pools: tuple[str, ...], kubernetes_version: str, jobs: int) -> None:
     """Exit 1 when rendered/ or a lock is not what render would write."""
     settings = settings_for(fleets, pools, kubernetes_version, out, jobs)
-    found = _stale_or_none(settings, f"{settings.out}: up to date")
+    found = _stale_or_none(settings, f"{settings.out}: up to date", writes=False)
     if found is None:
         return
     staleness = sinks.compare(found[0], settings.out, settings.pools)

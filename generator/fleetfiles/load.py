@@ -88,12 +88,22 @@ class Loaded:
     diagnostics: tuple[Diagnostic, ...]
 
 
+def _missing_fleets_hint(root: Path) -> str:
+    """Run from inside fleets/ or a pool folder, the way out is the repository root, which holds fleets/."""
+    if not root.is_absolute():
+        here = Path.cwd()
+        for parent in here.parents:
+            if (parent / root).is_dir():
+                return f"run fleetgen from the repository root, the folder that holds {root}/: cd {parent}"
+    return "run fleetgen from the repository root, the folder that holds fleets/, or pass --fleets DIR"
+
+
 def load_fleets(root: Path, pool_names: tuple[str, ...] = (), skip: Collection[str] = ()) -> Loaded:
     """Read every pool folder under `root` (or only the named ones, and never those in `skip`) in sorted
     path order."""
     diagnostics: list[Diagnostic] = []
     if not root.is_dir():
-        diagnostics.append(error(str(root), 0, 0, "fleets folder not found", "pass --fleets DIR"))
+        diagnostics.append(error(str(root), 0, 0, "fleets folder not found", _missing_fleets_hint(root)))
         return Loaded((), tuple(diagnostics))
     folders = sorted((p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")), key=_name)
     known = {folder.name for folder in folders}
