@@ -216,6 +216,28 @@ def test_a_literal_credential_in_env_is_refused(pool_folder: Path, level: str, n
     assert f"env {name} holds a literal value" in stderr and CREDENTIAL_HINT in stderr
 
 
+CREDENTIAL_NAMES = [
+    "STRIPE_APIKEY", "stripe_api_key", "stripeApiKey", "STRIPE-API-KEY", "STRIPEAPIKEY", "x-api-key",
+    "db.passwd", "MYSQL_PWD", "ADMIN_PASSPHRASE", "authToken", "GITHUBACCESSTOKEN", "OAUTH_CLIENT_SECRET",
+    "TLS_PRIVATE_KEY", "privateKey", "SIGNING_KEY", "DATABASE_CONNECTION_STRING", "SENTRY_DSN",
+    "ADMIN_CREDENTIALS", "api_secrets",
+]  # fmt: skip
+ORDINARY_NAMES = [
+    "KEYBOARD_LAYOUT", "PASSTHROUGH_PORT", "TOKEN_BUCKET_SIZE", "keyboardLayout", "MONKEY_ISLAND",
+    "SECRETARY_NAME", "PUBLIC_KEY", "KEY_COUNT", "MAX_PLAYERS", "GAME_MODE",
+]  # fmt: skip
+
+
+def test_credentials_by_any_name_case_and_separator_are_refused_and_ordinary_names_are_not(
+    pool_folder: Path,
+) -> None:
+    env = [{"name": name, "value": "literal"} for name in [*CREDENTIAL_NAMES, *ORDINARY_NAMES]]
+    code, _, stderr = render(pool_folder, "none", merged(RESTRICTED_TEMPLATE, env_change(env)))
+    assert code == 1
+    refused = re.findall(r"error: env (\S+) holds a literal value", stderr)
+    assert sorted(refused) == sorted(CREDENTIAL_NAMES)
+
+
 def env_change(env: list[dict[str, Any]]) -> dict[str, Any]:
     return {"spec": {"containers": [{"env": env}]}}
 

@@ -10,6 +10,7 @@ Each control is declared once, in `RULES`, and gives both the template check her
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -75,7 +76,14 @@ RESTRICTED_VOLUMES = (
     "projected",
     "secret",
 )
-CREDENTIAL_NAME = re.compile(r"PASSWORD|TOKEN|SECRET|_KEY$")
+# A name is read as words (any case, `_`, `-`, `.` or camelCase between them). Some words are credentials
+# wherever they stand; others only as the name's last word, the noun a compound names (STRIPE_API_KEY is a
+# key, KEYBOARD_LAYOUT a layout, TOKEN_BUCKET_SIZE a size); some hide inside one word (STRIPEAPIKEY).
+_CREDENTIAL_WORDS = frozenset({"PASSWORD", "PASSWORDS", "PASSWD", "PASSPHRASE", "SECRET", "SECRETS", "CREDENTIALS"})
+_CREDENTIAL_NOUNS = frozenset({"TOKEN", "KEY", "APIKEY", "PWD", "DSN", "CREDENTIAL", "CONNSTR", "CONNECTIONSTRING"})
+_CREDENTIAL_INFIXES = ("PASSWORD", "PASSWD", "APIKEY", "PRIVATEKEY", "ACCESSTOKEN", "AUTHTOKEN", "CLIENTSECRET")
+_CREDENTIAL_PAIRS = frozenset({("API", "KEY"), ("PRIVATE", "KEY"), ("CONNECTION", "STRING"), ("CONN", "STRING")})
+_WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
 CREDENTIAL_MESSAGE = "env {name} holds a literal value but its name looks like a credential"
 CREDENTIAL_HINT = "use valueFrom.secretKeyRef: rendered/ is committed to git and must hold no secret"
 HOST_PORTS_RULE = "Host Ports"
@@ -256,9 +264,25 @@ def _credential_problems(template: dict[str, Any], document: Document) -> Iterat
     for base, container in scopes(template, containers=True):
         for index, entry in enumerate(container.get("env") or []):
             name = str(entry.get("name", "")) if isinstance(entry, dict) else ""
-            if CREDENTIAL_NAME.search(name.upper()) and entry.get("value"):
+            if looks_like_credential(name) and entry.get("value"):
                 where = ("spec", "template", *base, "env", index, "value")
                 yield document.error(where, CREDENTIAL_MESSAGE.format(name=name), CREDENTIAL_HINT)
+
+
+def looks_like_credential(name: str) -> bool:
+    """True for names such as DB_PASSWORD, stripeApiKey, STRIPE_APIKEY, GITHUB_TOKEN, SENTRY_DSN or
+    DATABASE_CONNECTION_STRING; False for KEYBOARD_LAYOUT, PASSTHROUGH_PORT or TOKEN_BUCKET_SIZE."""
+    words = [word.upper() for word in _WORD.findall(name)]
+    if not words:
+        return False
+    joined = "".join(words)
+    last = words[-1]
+    return (
+        any(word in _CREDENTIAL_WORDS for word in words)
+        or any(infix in joined for infix in _CREDENTIAL_INFIXES)
+        or any(pair in _CREDENTIAL_PAIRS for pair in itertools.pairwise(words))
+        or (last in _CREDENTIAL_NOUNS and not (last == "KEY" and words[-2:-1] == ["PUBLIC"]))
+    )
 
 
 def pool_problems(pool: NodePool, document: Document, kubernetes_version: str) -> Iterator[Diagnostic]:
