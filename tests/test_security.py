@@ -496,3 +496,81 @@ def test_an_update_is_checked_only_when_it_changes_the_spec(rendered: dict[str, 
     assert denials(policy, relabelled, old) == []
     changed = merged(old, {"spec": {"activeDeadlineSeconds": 60}})
     assert [m.split(":")[0] for m in denials(policy, changed, old)] == ["Privileged Containers"]
+
+
+def test_ephemeral_containers_in_a_template_are_refused_where_they_stand(pool_folder: Path) -> None:
+    """The API server refuses them on create; a hostPort on one would otherwise be smuggled past the allocator."""
+    debug = {"name": "debug", "image": "busybox:1.36", "ports": [{"containerPort": 22, "hostPort": 22}]}
+    code, text, stderr = render(
+        pool_folder, "none", merged(BASELINE_TEMPLATE, {"spec": {"ephemeralContainers": [debug]}})
+    )
+    assert code == 1
+    assert f"game.yaml:{line_of(text, 'ephemeralContainers:')}:" in stderr
+    assert "ephemeralContainers cannot be set in a Pod template" in stderr and "kubectl debug" in stderr
+    assert not (pool_folder.parent.parent / "rendered").exists()
+
+
+STATIC_FLEET = """\
+apiVersion: fleetgen.dev/v1alpha1
+kind: Fleet
+metadata:
+  name: game
+spec:
+  replicas: 1
+  ports:
+    - name: game
+      portPolicy: Static
+      hostPort: {port}
+      containerPort: 7777
+  template:
+    spec:
+      containers:
+        - name: server
+          image: example.com/server:1
+"""
+
+
+@pytest.mark.parametrize("port", [22, 2380, 6443, 10250, 10256])
+def test_a_static_port_on_a_node_daemons_port_is_refused_unless_the_pool_says_none_listens(
+    pool_folder: Path, port: int
+) -> None:
+    (pool_folder / "pool.yaml").write_text(POOL.format(level="none"))
+    (pool_folder / "game.yaml").write_text(STATIC_FLEET.format(port=port))
+    result = CliRunner().invoke(cli, ["render"])
+    assert result.exit_code == 1
+    assert f"game.yaml:10:17: error: hostPort {port} is one of the pool's nodeDaemonPorts" in result.stderr
+    assert "drop it from spec.nodeDaemonPorts" in result.stderr
+    assert not (pool_folder.parent.parent / "rendered").exists()
+    (pool_folder / "pool.yaml").write_text(POOL.format(level="none") + "  nodeDaemonPorts: [22]\n")
+    result = CliRunner().invoke(cli, ["render"])
+    assert result.exit_code == (1 if port == 22 else 0), result.stderr
+
+
+def test_a_range_over_a_daemons_port_never_hands_it_out_and_the_policy_denies_it(pool_folder: Path) -> None:
+    pool = POOL.format(level="baseline") + "  portRanges:\n    default: {min: 10248, max: 10252}\n"
+    (pool_folder / "pool.yaml").write_text(pool)
+    (pool_folder / "game.yaml").write_text(fleet_text(BASELINE_TEMPLATE).replace("replicas: 1", "replicas: 3"))
+    result = CliRunner().invoke(cli, ["render"])
+    assert result.exit_code == 0, result.stderr
+    objects = [
+        doc
+        for manifest in sorted((pool_folder.parent.parent / "rendered").rglob("manifest.yaml"))
+        for doc in yaml.safe_load_all(manifest.read_text())
+        if doc
+    ]
+    pods = of_kind(objects, "Pod")
+    assert sorted(pod["spec"]["containers"][0]["ports"][0]["hostPort"] for pod in pods) == [10248, 10249, 10251]
+    policy = of_kind(objects, "ValidatingAdmissionPolicy")[0]
+    assert denials(policy, with_change(pods[0], set_host_port(10252))) == []
+    for number in (10250, 10247):
+        assert [m.split(":")[0] for m in denials(policy, with_change(pods[0], set_host_port(number)))] == [
+            HOST_PORTS_RULE
+        ]
+
+
+def test_a_bad_node_daemon_port_entry_is_refused_at_its_place(pool_folder: Path) -> None:
+    (pool_folder / "pool.yaml").write_text(POOL.format(level="none") + '  nodeDaemonPorts: [22, "10250-10248"]\n')
+    (pool_folder / "game.yaml").write_text(fleet_text(BASELINE_TEMPLATE))
+    result = CliRunner().invoke(cli, ["validate"])
+    assert result.exit_code == 1
+    assert "pool.yaml:11:25: error: node daemon span '10250-10248' must be ports in 1-65535" in result.stderr

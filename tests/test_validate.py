@@ -330,7 +330,8 @@ POOL_CASES = [
          "pool.yaml:7:15", "expected a mapping, got a list"),
     # reservedPorts: ints or "a-b" strings
     case("reserved-letters", "pool.yaml", '"7500-7509"', '"75x"',
-         "pool.yaml:10:25", "reserved port '75x' is not a port number or an 'a-b' span", 'write 9100 or "9100-9110"'),
+         "pool.yaml:10:25", "reserved port '75x' is not a port number or an 'a-b' span",
+         'ports are 1-65535, the lower first: write 9100 or "9100-9110"'),
     case("reserved-open-span", "pool.yaml", '"7500-7509"', '"7500-"',
          "pool.yaml:10:25", "reserved port '7500-' is not a port number or an 'a-b' span"),
     case("reserved-three-parts", "pool.yaml", '"7500-7509"', '"1-2-3"',

@@ -23,7 +23,7 @@ from .model import (
     NodePool,
     Port,
 )
-from .pool_rules import label_problems, name_problems, port_number_problem
+from .pool_rules import label_problems, name_problems, port_number_problem, reserved_spans
 
 
 def fleet_problems(
@@ -216,6 +216,14 @@ def _static_problems(
                 f"hostPort {number} is in the pool's reservedPorts ({low}-{high})",
                 "something else uses it on these nodes; pick another port",
             )
+    for low, high in reserved_spans(pool, "nodeDaemonPorts"):
+        if low <= number <= high:
+            yield document.error(
+                (*path, "hostPort"),
+                f"hostPort {number} is one of the pool's nodeDaemonPorts ({low}-{high}): a daemon of the node "
+                "listens there (SSH, the kubelet, etcd, ...) and a hostPort would take its traffic",
+                "pick another port; if no daemon listens on it on these nodes, drop it from spec.nodeDaemonPorts",
+            )
 
 
 def _port_range_problems(port: Port, document: Document, path: tuple, pool: NodePool) -> Iterator[Diagnostic]:
@@ -265,6 +273,13 @@ def _template_spec_problems(spec: dict[str, Any], document: Document, base: tupl
             (*base, "hostNetwork"),
             "hostNetwork is not allowed: fleetgen assigns hostPorts",
             "remove hostNetwork and declare the server's ports under spec.ports",
+        )
+    if "ephemeralContainers" in spec:
+        yield document.error(
+            (*base, "ephemeralContainers"),
+            "ephemeralContainers cannot be set in a Pod template: the API server refuses them when a Pod is created",
+            "remove them; attach a debug container to a running server with `kubectl debug`",
+            key=True,
         )
     if "nodeName" in spec:
         yield document.error((*base, "nodeName"), "nodeName is set by fleetgen's allocator", "remove it", key=True)

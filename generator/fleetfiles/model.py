@@ -14,6 +14,13 @@ API_VERSION = "fleetgen.dev/v1alpha1"
 DEFAULT_RANGE = "default"
 DEFAULT_PORT_RANGE = {"min": 7000, "max": 8000}
 DEFAULT_NODE_PORT_RANGE = {"min": 30000, "max": 32767}
+# Ports that daemons of a Kubernetes node listen on, on the node's own addresses: a hostPort there takes
+# their traffic. SSH; Calico BGP; etcd; Cilium health and Hubble; VXLAN and Geneve overlays; the API
+# server; node-exporter; the kubelet (10250, read-only 10255), kube-proxy (10256), the controller
+# managers and scheduler (10257-10259); WireGuard.
+DEFAULT_NODE_DAEMON_PORTS: tuple[int | str, ...] = (
+    22, 179, "2379-2380", 4240, 4244, 4789, 6081, 6443, 8472, 9100, 10250, "10255-10259", "51820-51821",
+)  # fmt: skip
 DEFAULT_UNIT_SIZE = 1000
 
 PortPolicy = Literal["Dynamic", "Static", "Passthrough", "None"]
@@ -146,6 +153,11 @@ class NodePoolSpec(Strict):
     )
     reservedPorts: list[int | str] = Field(
         default_factory=list, description='Ports or "a-b" spans something else uses on these nodes.'
+    )
+    nodeDaemonPorts: list[int | str] = Field(
+        default_factory=lambda: list(DEFAULT_NODE_DAEMON_PORTS),
+        description='Ports or "a-b" spans the nodes\' own daemons listen on (SSH, kubelet, etcd, ...): never '
+        "allocated, refused as Static hostPorts. Replace the list to match your nodes.",
     )
     nodes: list[Node] = Field(default_factory=list)
     pin: Pin = Field("nodeSelector", description="How a Pod is bound to its node.")

@@ -71,16 +71,19 @@ def _range_problems(pool: NodePool, document: Document) -> Iterator[Diagnostic]:
                 )
 
 
+_SPAN_NOUNS = {"reservedPorts": "reserved", "nodeDaemonPorts": "node daemon"}
+_SPAN_HINT = 'ports are 1-65535, the lower first: write 9100 or "9100-9110"'
+
+
 def _reserved_problems(pool: NodePool, document: Document) -> Iterator[Diagnostic]:
-    for index, entry in enumerate(pool.spec.reservedPorts):
-        span = parse_span(entry)
-        path = ("spec", "reservedPorts", index)
-        if span is None:
-            yield document.error(
-                path, f"reserved port {entry!r} is not a port number or an 'a-b' span", 'write 9100 or "9100-9110"'
-            )
-        elif any(port_number_problem(p) for p in span) or span[0] > span[1]:
-            yield document.error(path, f"reserved span {entry!r} must be ports in 1-65535, low to high")
+    for field, noun in _SPAN_NOUNS.items():
+        for index, entry in enumerate(getattr(pool.spec, field)):
+            span = parse_span(entry)
+            path = ("spec", field, index)
+            if span is None:
+                yield document.error(path, f"{noun} port {entry!r} is not a port number or an 'a-b' span", _SPAN_HINT)
+            elif any(port_number_problem(p) for p in span) or span[0] > span[1]:
+                yield document.error(path, f"{noun} span {entry!r} must be ports in 1-65535, low to high", _SPAN_HINT)
 
 
 _SPAN = re.compile(r"([0-9]{1,5})(?:-([0-9]{1,5}))?")
@@ -97,8 +100,9 @@ def parse_span(entry: int | str) -> tuple[int, int] | None:
     return low, int(match.group(2)) if match.group(2) else low
 
 
-def reserved_spans(pool: NodePool) -> Iterator[tuple[int, int]]:
-    for entry in pool.spec.reservedPorts:
+def reserved_spans(pool: NodePool, field: str = "reservedPorts") -> Iterator[tuple[int, int]]:
+    """The valid spans of `field` (reservedPorts or nodeDaemonPorts)."""
+    for entry in getattr(pool.spec, field):
         span = parse_span(entry)
         if span is not None and span[0] <= span[1]:
             yield span

@@ -106,6 +106,7 @@ def _validate_pool(
     diagnostics += pool_problems(pool, document, folder.name)
     diagnostics += pod_security.pool_problems(pool, document, version)
     reserved = tuple(sorted(reserved_spans(pool)))
+    never_allocated = tuple(sorted({*reserved, *reserved_spans(pool, "nodeDaemonPorts")}))
     sources = []
     for fleet, fleet_document in fleets:
         found = list(fleet_problems(fleet, fleet_document, pool, reserved, version))
@@ -120,7 +121,7 @@ def _validate_pool(
         document,
         folder.folder,
         tuple(sorted(sources, key=_fleet_name)),
-        reserved,
+        never_allocated,
         cpu,
         memory,
         folder.lock_path,

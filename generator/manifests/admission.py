@@ -10,6 +10,7 @@ from typing import Any
 
 from ..fleetfiles.model import Fleet, NodePool
 from ..fleetfiles.pod_security import HOST_PORTS_RULE, NONE, rules_for
+from ..fleetfiles.pool_rules import reserved_spans
 from ..kube.podchecks import ALL_CONTAINERS, CONTAINERS_VARIABLE, cel_list
 
 POLICY_API_VERSION = "admissionregistration.k8s.io/v1"
@@ -87,7 +88,11 @@ def validations(pool: NodePool, ports: list[int]) -> list[dict[str, str]]:
 
 def _host_port_validation(pool: NodePool, ports: list[int], where: str) -> dict[str, str]:
     spans = sorted((r.min, r.max) for r in pool.spec.portRanges.values())
+    daemons = [span for span in sorted(set(reserved_spans(pool, "nodeDaemonPorts"))) if _overlaps(span, spans)]
     tests = [f"(p.hostPort >= {low} && p.hostPort <= {high})" for low, high in spans]
+    if daemons and tests:
+        outside = " || ".join(f"(p.hostPort >= {low} && p.hostPort <= {high})" for low, high in daemons)
+        tests = [f"(({' || '.join(tests)}) && !({outside}))"]
     tests += [f"p.hostPort in {cel_list(ports)}"] if ports else []
     allowed = " || ".join(tests) or "false"
     expression = (
@@ -98,6 +103,10 @@ def _host_port_validation(pool: NodePool, ports: list[int], where: str) -> dict[
     message = f"{HOST_PORTS_RULE}: hostPorts must be in the pool's ranges ({shown})"
     message += f" or one of its Static ports ({', '.join(map(str, ports))})" if ports else ""
     return {"expression": expression, "message": f"{message} {where}", "reason": "Forbidden"}
+
+
+def _overlaps(span: tuple[int, int], spans: list[tuple[int, int]]) -> bool:
+    return any(span[0] <= high and low <= span[1] for low, high in spans)
 
 
 def _binding(pool: NodePool, labels: dict[str, str]) -> dict[str, Any]:
