@@ -989,3 +989,19 @@ def test_output_does_not_depend_on_the_hash_seed() -> None:
         )
         outputs.add(result.stdout)
     assert len(outputs) == 1
+
+
+def test_a_billion_replicas_on_a_small_pool_is_a_shortfall_in_constant_memory() -> None:
+    """The allocator draws no more ordinals than the nodes have room for, whatever replicas asks."""
+    import tracemalloc
+
+    nodes = tuple(NodeSpec(f"n{i}", f"192.0.2.{i}", pods=110) for i in range(1, 4))
+    fleet = FleetSpec("huge", 1_000_000_000, ports=(PortSpec("game"),))
+    spec = PoolSpec("p", nodes, (("default", 7000, 7999),), (), (fleet,))
+    tracemalloc.start()
+    allocation = allocate(spec, {})
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert len(allocation.servers) == 330
+    assert allocation.shortfalls[0].unplaced == 1_000_000_000 - 330
+    assert peak < 20 * 1024 * 1024, peak

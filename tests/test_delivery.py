@@ -268,7 +268,7 @@ def test_a_pool_entry_must_name_a_pool_and_keep_its_namespace(scratch: Path) -> 
 def test_a_value_the_crd_schema_refuses_points_at_its_setting(scratch: Path) -> None:
     output = gitops_error(scratch, "interval: 10m", "interval: 10 minutes")
     assert re.search(r"gitops\.yaml:\d+:5: error: Kustomization spec\.interval: '10 minutes' does not match", output)
-    assert output.count("spec.interval") == 1, "one problem, not one per Kustomization"
+    assert output.count("error: Kustomization spec.interval") == 1, "one problem, not one per Kustomization"
 
 
 def test_names_that_do_not_fit_in_a_label_are_refused(scratch: Path) -> None:

@@ -876,3 +876,15 @@ def test_a_broken_pool_file_gets_one_error_not_a_second_about_its_missing_nodepo
     assert result.exit_code == 1
     errors = [line for line in result.stderr.splitlines() if ": error: " in line]
     assert len(errors) == 1 and "YAML syntax error" in errors[0], result.stderr
+
+
+def test_replicas_beyond_what_a_cluster_runs_are_refused_at_their_line(fleets: Path) -> None:
+    write_pool(fleets, files={"pool.yaml": POOL, "fleet.yaml": edited(FLEET, "replicas: 2", "replicas: 1000000000")})
+    result = validate()
+    assert result.exit_code == 1
+    assert_printed(
+        result,
+        "fleets/pool-a/fleet.yaml:6:13",
+        "replicas 1000000000 is more than one cluster runs: Kubernetes supports at most 150,000 Pods a cluster",
+        "lower replicas, or split the fleet across pools in other clusters",
+    )

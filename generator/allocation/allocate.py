@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Mapping
+from itertools import islice
 
 from .keep_locked import keep_locked
 from .lock import STATIC_RANGE, LockedPort, LockedServer
@@ -53,9 +54,13 @@ def allocate(pool: PoolSpec, previous: Mapping[tuple[str, int], LockedServer]) -
 
 
 def _place_fleet(pool: PoolState, plan: FleetPlan, out: dict[int, Server]) -> None:
-    """Place the fleet's servers that were not kept, lowest ordinal first."""
-    ordinals = [ordinal for ordinal in range(plan.spec.replicas) if ordinal not in out]
-    if ordinals and plan.blocked is None:
+    """Place the fleet's servers that were not kept, lowest ordinal first. No more ordinals are drawn than
+    the eligible nodes have room for, so replicas far beyond the pool cost no time or memory."""
+    if plan.blocked is not None:
+        return
+    room = sum(room_for(node, plan) for node in pool.eligible(plan))
+    ordinals = list(islice((ordinal for ordinal in range(plan.spec.replicas) if ordinal not in out), room))
+    if ordinals:
         place = _spread if plan.spec.scheduling == Scheduling.DISTRIBUTED else _pack
         place(pool, plan, ordinals, out)
 
@@ -95,8 +100,6 @@ def _locked_port(
 
 
 # ---------------------------------------------------------------------------------------------------
-# Rule 2: place the rest
-
 # Rule 2: place the rest
 
 

@@ -25,6 +25,9 @@ from .model import (
 )
 from .pool_rules import label_problems, name_problems, port_number_problem, reserved_spans
 
+MAX_REPLICAS = 150_000
+"""Kubernetes' documented limit of Pods in one cluster."""
+
 
 def fleet_problems(
     fleet: Fleet, document: Document, pool: NodePool, reserved: tuple[tuple[int, int], ...], version: str
@@ -40,7 +43,14 @@ def fleet_problems(
             "shorten the fleet name",
         )
     if spec.replicas < 0:
-        yield document.error(("spec", "replicas"), "replicas must not be negative")
+        yield document.error(("spec", "replicas"), "replicas must not be negative", "write 0 or more")
+    elif spec.replicas > MAX_REPLICAS:
+        yield document.error(
+            ("spec", "replicas"),
+            f"replicas {spec.replicas} is more than one cluster runs: Kubernetes supports at most "
+            f"{MAX_REPLICAS:,} Pods a cluster",
+            "lower replicas, or split the fleet across pools in other clusters",
+        )
     yield from label_problems(document, ("spec", "nodeSelector"), spec.nodeSelector)
     template_found = list(_template_problems(fleet, document, version))
     yield from template_found
@@ -246,6 +256,7 @@ def _template_problems(fleet: Fleet, document: Document, version: str) -> Iterat
         for p in api.schema_problems(template, "podtemplatespec-v1.json", version)
     ]
     problems = problems or _template_shape_problems(template, document, base)
+    problems = problems or list(_null_problems(template, document, base))
     if problems:
         yield from problems
         return
@@ -265,6 +276,23 @@ def _template_problems(fleet: Fleet, document: Document, version: str) -> Iterat
                 (*base, "metadata", "labels", key), f"label {key!r} is set by fleetgen", "remove it", key=True
             )
     yield from _template_spec_problems(spec, document, (*base, "spec"))
+
+
+def _null_problems(value: Any, document: Document, path: tuple) -> Iterator[Diagnostic]:
+    """A key with no value (`metadata:` alone is null in YAML) where Kubernetes expects a value: the API
+    server would drop it or refuse it, and a reviewer cannot tell which was meant."""
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        if item is None:
+            where = f"{key!r}" if isinstance(key, str) else f"item {key} of {path[-1]!r}"
+            yield document.error(
+                (*path, key),
+                f"{where} has no value (null)",
+                "give it a value ({} for an empty mapping, [] for an empty list) or remove the line",
+                key=isinstance(key, str),
+            )
+        else:
+            yield from _null_problems(item, document, (*path, key))
 
 
 def _template_spec_problems(spec: dict[str, Any], document: Document, base: tuple) -> Iterator[Diagnostic]:

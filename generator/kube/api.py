@@ -106,12 +106,18 @@ def schema_file_for(api_version: str, kind: str) -> str:
 
 def schema_problems(obj: Any, schema_file: str, version: str) -> list[SchemaProblem]:
     """Every violation of one of Kubernetes' schemas by `obj`."""
-    return validator_problems(_validator(version, schema_file), obj)
+    resource = schema_file.split("-")[0]
+    return validator_problems(_validator(version, schema_file), obj, _EXPLAINED_AS.get(resource, resource))
 
 
-def validator_problems(validator: jsonschema.protocols.Validator, obj: Any) -> list[SchemaProblem]:
-    """Every violation `validator` finds, worded for people, deepest first, sorted by path for stable output."""
-    problems = {_problem(e) for e in _leaf_errors(validator.iter_errors(obj))}
+# A template's fields are its Pod's: `kubectl explain` knows them as pod.metadata and pod.spec.
+_EXPLAINED_AS = {"podtemplatespec": "pod"}
+
+
+def validator_problems(validator: jsonschema.protocols.Validator, obj: Any, resource: str) -> list[SchemaProblem]:
+    """Every violation `validator` finds, worded for people, deepest first, sorted by path for stable output;
+    hints point at `kubectl explain RESOURCE.field`."""
+    problems = {_problem(e, resource) for e in _leaf_errors(validator.iter_errors(obj))}
     return sorted(problems, key=lambda p: ([str(s) for s in p.path], p.message))
 
 
@@ -128,25 +134,38 @@ def _leaf_errors(errors: Iterator[jsonschema.ValidationError]) -> Iterator[jsons
             yield found
 
 
-def _problem(found: jsonschema.ValidationError) -> SchemaProblem:
+def _problem(found: jsonschema.ValidationError, resource: str) -> SchemaProblem:
     path = tuple(found.absolute_path)
+    explained = _explain(resource, path)
     if found.validator == "additionalProperties":
         allowed = sorted(found.schema.get("properties", {}))
         extra = sorted(set(found.instance) - set(allowed)) if isinstance(found.instance, dict) else []
         if extra:
             return SchemaProblem((*path, extra[0]), f"unknown field {extra[0]!r}", _closest(extra[0], allowed))
     if found.validator == "required":
-        return SchemaProblem(path, found.message.replace("is a required property", "is required"))
+        return SchemaProblem(
+            path, found.message.replace("is a required property", "is required"), "add it: " + explained
+        )
     if found.validator == "type":
         expected = found.validator_value
         shown = json.dumps(found.instance)[:60]
-        return SchemaProblem(path, f"expected {_kind_name(expected)}, got {shown}")
+        hint = _NULL_HINT if found.instance is None else f"write {_kind_name(expected)} here: {explained}"
+        return SchemaProblem(path, f"expected {_kind_name(expected)}, got {shown}", hint)
     if found.validator == "enum":
         choices = [str(c) for c in found.validator_value]
         return SchemaProblem(
             path, f"{found.instance!r} is not one of {', '.join(choices)}", _closest(str(found.instance), choices)
         )
-    return SchemaProblem(path, found.message)
+    return SchemaProblem(path, found.message, explained)
+
+
+_NULL_HINT = "give it a value ({} for an empty mapping, [] for an empty list) or remove the line"
+
+
+def _explain(resource: str, path: tuple[str | int, ...]) -> str:
+    """Where Kubernetes documents the field: `kubectl explain` takes the path without list indexes."""
+    fields = [resource, *(part for part in path if isinstance(part, str))]
+    return f"see `kubectl explain {'.'.join(fields)}`"
 
 
 def _kind_name(expected: Any) -> str:

@@ -56,4 +56,4 @@ def _validator(api_version: str, kind: str) -> jsonschema.Draft7Validator:
 
 def validate_object(obj: dict[str, Any]) -> list[SchemaProblem]:
     """Every schema violation of `obj`, worded as kube's are, sorted by path for stable output."""
-    return validator_problems(_validator(obj["apiVersion"], obj["kind"]), obj)
+    return validator_problems(_validator(obj["apiVersion"], obj["kind"]), obj, str(obj["kind"]).lower())
