@@ -254,7 +254,7 @@ def gitops_error(scratch: Path, old: str, new: str) -> str:
 
 def test_an_unknown_setting_is_an_error_with_its_place_and_a_suggestion(scratch: Path) -> None:
     output = gitops_error(scratch, "  revision: main", "  revison: main")
-    assert "gitops.yaml:10:3: error: unknown field 'revison' in spec" in output
+    assert "gitops.yaml:11:3: error: unknown field 'revison' in spec" in output
     assert "did you mean 'revision'?" in output
 
 
@@ -287,12 +287,12 @@ def in_repo(repo: Path, command: str) -> tuple[int, str]:
 def test_the_placeholder_repo_url_is_a_warning_and_fails_check(scratch: Path) -> None:
     gitops = scratch / "fleets" / "gitops.yaml"
     gitops.write_text(gitops.read_text().replace("https://github.com/example/starfall-fleets.git", PLACEHOLDER))
-    warning = re.compile(r"gitops\.yaml:9:12: warning: repoURL is still the placeholder that `fleetgen init` writes")
+    warning = re.compile(r"gitops\.yaml:10:12: warning: repoURL is still the placeholder that `fleetgen init` writes")
     for command in ("render", "plan", "validate"):
         code, output = in_repo(scratch, command)
         assert code == 0 and len(warning.findall(output)) == 1, (command, output)
     code, output = in_repo(scratch, "check")
-    assert code == 1 and "gitops.yaml:9:12: error: repoURL is still the placeholder" in output
+    assert code == 1 and "gitops.yaml:10:12: error: repoURL is still the placeholder" in output
     assert "Argo CD cannot clone it" in output and "hint: set it to the URL Argo CD clones" in output
     code, output = in_repo(scratch, "render")
     assert code == 0 and "nothing changed since the last render (its stamp matches)" in output
