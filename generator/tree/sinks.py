@@ -86,8 +86,8 @@ def delivery_changes(compiled: Compiled, out: Path, pools: tuple[str, ...]) -> D
 
 
 def _delivery_on_disk(out: Path) -> dict[str, bytes]:
-    """rendered/_delivery/'s files, by relative path; links and files that are not fleetgen's are not read
-    (render refuses to touch them anyway)."""
+    """rendered/_delivery/'s files, by relative path; links, files that are not fleetgen's and files that
+    cannot be read are left out (render refuses to touch them anyway, and says why)."""
     root = out / DELIVERY_FOLDER
     found: dict[str, bytes] = {}
     if root.is_symlink() or not root.is_dir():
@@ -95,7 +95,10 @@ def _delivery_on_disk(out: Path) -> dict[str, bytes]:
     for directory, _, files in os.walk(root):
         for name in files:
             path = Path(directory, name)
-            data = b"" if path.is_symlink() or not path.is_file() else path.read_bytes()
+            try:
+                data = b"" if path.is_symlink() or not path.is_file() else path.read_bytes()
+            except OSError:
+                continue
             if data.startswith(OWNED_MARKER):
                 found[path.relative_to(root).as_posix()] = data
     return found
