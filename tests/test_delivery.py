@@ -35,8 +35,8 @@ def run(*args: str) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
-def render_into(repo: Path) -> tuple[int, str]:
-    return run("render", "--fleets", str(repo / "fleets"), "--out", str(repo / "rendered"))
+def render_into(repo: Path, *options: str) -> tuple[int, str]:
+    return run("render", "--fleets", str(repo / "fleets"), "--out", str(repo / "rendered"), *options)
 
 
 @pytest.fixture(scope="module")
@@ -254,7 +254,7 @@ def gitops_error(scratch: Path, old: str, new: str) -> str:
 
 def test_an_unknown_setting_is_an_error_with_its_place_and_a_suggestion(scratch: Path) -> None:
     output = gitops_error(scratch, "  revision: main", "  revison: main")
-    assert "gitops.yaml:10:3: error: unknown field 'revison' in spec" in output
+    assert "gitops.yaml:11:3: error: unknown field 'revison' in spec" in output
     assert "did you mean 'revision'?" in output
 
 
@@ -276,11 +276,49 @@ def test_names_that_do_not_fit_in_a_label_are_refused(scratch: Path) -> None:
     assert "is longer than 63 characters" in output
 
 
+PLACEHOLDER = "https://github.com/OWNER/REPO.git"  # what `fleetgen init` writes without --repo-url
+
+
+def in_repo(repo: Path, command: str) -> tuple[int, str]:
+    paths = ["--fleets", str(repo / "fleets")] + (["--out", str(repo / "rendered")] if command != "validate" else [])
+    return run(command, *paths)
+
+
+def test_the_placeholder_repo_url_is_a_warning_and_fails_check(scratch: Path) -> None:
+    gitops = scratch / "fleets" / "gitops.yaml"
+    gitops.write_text(gitops.read_text().replace("https://github.com/example/starfall-fleets.git", PLACEHOLDER))
+    warning = re.compile(r"gitops\.yaml:10:12: warning: repoURL is still the placeholder that `fleetgen init` writes")
+    for command in ("render", "plan", "validate"):
+        code, output = in_repo(scratch, command)
+        assert code == 0 and len(warning.findall(output)) == 1, (command, output)
+    code, output = in_repo(scratch, "check")
+    assert code == 1 and "gitops.yaml:10:12: error: repoURL is still the placeholder" in output
+    assert "Argo CD cannot clone it" in output and "hint: set it to the URL Argo CD clones" in output
+    code, output = in_repo(scratch, "render")
+    assert code == 0 and "nothing changed since the last render (its stamp matches)" in output
+    assert len(warning.findall(output)) == 1, "the stamp replays the warning"
+    assert in_repo(scratch, "check")[0] == 1, "and check fails, though the stamp vouches for every file"
+    gitops.write_text(gitops.read_text().replace(PLACEHOLDER, "https://git.example.com/games/fleets.git"))
+    assert render_into(scratch)[0] == 0
+    assert in_repo(scratch, "check") == (0, f"{scratch / 'rendered'}: up to date\n")
+
+
+def test_the_placeholder_is_no_problem_when_no_argo_cd_object_uses_it(scratch: Path) -> None:
+    """Flux takes the repository from its GitRepository: repoURL goes nowhere without Argo CD."""
+    gitops = scratch / "fleets" / "gitops.yaml"
+    text = gitops.read_text().replace("https://github.com/example/starfall-fleets.git", PLACEHOLDER)
+    gitops.write_text(text[: text.index("  argocd:")] + text[text.index("  flux:") :])
+    code, output = render_into(scratch)
+    assert code == 0 and "placeholder" not in output
+    assert in_repo(scratch, "check")[0] == 0
+
+
 def test_without_gitops_yaml_there_are_no_delivery_objects_and_old_ones_go(scratch: Path) -> None:
     assert render_into(scratch)[0] == 0
     assert (scratch / "rendered" / DELIVERY_FOLDER).is_dir()
     (scratch / "fleets" / "gitops.yaml").unlink()
-    assert render_into(scratch)[0] == 0
+    assert render_into(scratch)[0] == 1, "refused: the pools still have servers (tests/test_delivery_removal.py)"
+    assert render_into(scratch, "--allow-delivery-removal")[0] == 0
     assert not (scratch / "rendered" / DELIVERY_FOLDER).exists()
     folders = {p.name for p in (scratch / "rendered").iterdir() if not p.name.startswith(".")}  # dot-names: internal
     assert folders == {"eu-west-1", "us-east-1"}

@@ -182,6 +182,32 @@ def test_plan_after_an_edit_says_what_a_plan_from_nothing_says(repo: Path, edit:
     assert expected[0] == 0 and tree(repo) == before
 
 
+def test_a_delivery_removal_is_refused_and_planned_alike_when_other_pools_are_reused(repo: Path) -> None:
+    replace_in(repo / "fleets/us-east-1/pool.yaml", "cluster: prod-us", "cluster: prod-us2")
+    assert reused_pools(repo) == [EU]
+    before = tree(repo)
+    for command in (["render"], ["plan"], ["plan", "--format", "markdown"]):
+        expected, _ = from_nothing_run(repo, command)
+        assert run(*command) == expected
+        assert "pool 'us-east-1' still has 5 servers" in expected[1] + expected[2]
+    assert expected[0] == 0 and tree(repo) == before
+    assert run("render")[0] == 1 and tree(repo) == before
+
+
+@pytest.mark.parametrize("output_format", ["text", "markdown"])
+def test_plan_lists_delivery_objects_of_reused_pools_as_a_plan_from_nothing_does(
+    repo: Path, output_format: str
+) -> None:
+    """Every pool's digest matches, but rendered/_delivery/ was deleted: each reused pool's objects come back."""
+    shutil.rmtree(repo / "rendered/_delivery")
+    assert reused_pools(repo) == [EU, US]
+    command = ["plan", "--format", output_format]
+    expected, _ = from_nothing_run(repo, command)
+    assert run(*command) == expected
+    assert "added ApplicationSet argocd/starfall-eu-west-1" in expected[1]
+    assert "added Kustomization flux-system/starfall-us-east-1-relay-0 (cluster prod-us)" in expected[1]
+
+
 def test_a_warning_in_a_reused_pool_is_printed_as_a_full_render_prints_it(repo: Path) -> None:
     bump_casual(repo)
     code, _, stderr = run("render")

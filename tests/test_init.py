@@ -41,6 +41,15 @@ def test_init_then_render_then_check_succeed_in_an_empty_folder(empty: Path) -> 
     assert units == ["arena-0", "network"]
 
 
+def test_without_repo_url_init_leaves_a_placeholder_that_render_warns_about_and_check_refuses(empty: Path) -> None:
+    code, output = run("init")
+    assert code == 0, output
+    code, output = run("render")
+    assert code == 0 and "fleets/gitops.yaml:10:12: warning: repoURL is still the placeholder" in output
+    code, output = run("check")
+    assert code == 1 and "fleets/gitops.yaml:10:12: error: repoURL is still the placeholder" in output
+
+
 def test_the_scaffolded_delivery_objects_name_the_repository_and_validate(empty: Path) -> None:
     run("init", "--repo-url", "https://git.example.com/games/starfall.git")
     run("render")

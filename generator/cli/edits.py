@@ -12,6 +12,7 @@ import click
 
 from ..edits import agones, edit, scaffold
 from ..edits.edit import Proposal
+from ..manifests.delivery import PLACEHOLDER_REPO_URL
 from ..tree.plan import plan_text
 from .options import fleets_option, kubernetes_version_option, out_option, pool_and_name, settings_for
 from .report import ExitCode
@@ -20,7 +21,7 @@ from .repository import render
 
 @click.command()
 @click.argument("directory", type=click.Path(path_type=Path, file_okay=False), default=Path("."))
-@click.option("--repo-url", default=scaffold.DEFAULT_REPO_URL, show_default=True, help="URL Argo CD clones.")
+@click.option("--repo-url", default=PLACEHOLDER_REPO_URL, show_default=True, help="URL Argo CD clones.")
 @click.option(
     "--install-from",
     "requirement",

@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from ..kube import api
+from ..manifests.delivery_plan import ALLOW_REMOVAL_OPTION
 from ..settings import Settings
 
 Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
@@ -45,6 +46,13 @@ jobs_option: Decorator = click.option(
     default=0,
     show_default="one per core from 10,000 servers",
     help="Processes to compile pools on; the output is the same whatever the number.",
+)
+
+allow_delivery_removal_option: Decorator = click.option(
+    ALLOW_REMOVAL_OPTION,
+    "allow_delivery_removal",
+    is_flag=True,
+    help="Remove Argo CD and Flux objects whose pools still have servers (Argo CD and Flux then delete them).",
 )
 
 

@@ -11,32 +11,48 @@ from ..allocation.capacity import capacity_json, capacity_report, capacity_table
 from ..fleetfiles.load import load_fleets
 from ..fleetfiles.rules import validate_fleets
 from ..fleetfiles.schema import schema_text
+from ..manifests.delivery import as_check_errors
 from ..settings import Settings
 from ..tree import repository, sinks, stamp
 from ..tree.compile import Compiled
 from ..tree.plan import plan_markdown, plan_text
-from .options import compile_options, fleets_option, jobs_option, kubernetes_version_option, pool_option, settings_for
-from .report import ExitCode, diagnostics_text, print_diagnostics
+from .options import (
+    allow_delivery_removal_option,
+    compile_options,
+    fleets_option,
+    jobs_option,
+    kubernetes_version_option,
+    pool_option,
+    settings_for,
+)
+from .report import ExitCode, print_diagnostics
 
 
-def compiled_or_exit(settings: Settings, prior: stamp.Prior = stamp.NOTHING, writes: bool = False) -> Compiled:
-    """The compiled repository, its diagnostics printed once; exit 1 when any is an error."""
+def compiled_or_exit(
+    settings: Settings, prior: stamp.Prior = stamp.NOTHING, writes: bool = False, deployable: bool = False
+) -> Compiled:
+    """The compiled repository, its diagnostics printed once; exit 1 when any is an error (with `deployable`,
+    also when Argo CD could not clone the repository)."""
     outcome = repository.compile_repository(settings, prior)
-    print_diagnostics(outcome.diagnostics, writes)
-    if outcome.compiled is None:
+    diagnostics = as_check_errors(outcome.diagnostics) if deployable else outcome.diagnostics
+    if print_diagnostics(diagnostics, writes) is ExitCode.FAILED or outcome.compiled is None:
         sys.exit(ExitCode.FAILED)
     return outcome.compiled
 
 
-def _stale_or_none(settings: Settings, up_to_date: str, writes: bool) -> tuple[Compiled, stamp.Prior] | None:
+def _stale_or_none(
+    settings: Settings, up_to_date: str, writes: bool, deployable: bool = False
+) -> tuple[Compiled, stamp.Prior] | None:
     """None, having said `up_to_date` and replayed the warnings of the render the stamp certifies, when
     the stamp vouches for everything; else the compiled repository and what the stamp vouched for."""
     prior = repository.prior_for(settings)
     if prior.whole:
-        click.echo(diagnostics_text(prior.diagnostics), err=True, nl=False)
+        replayed = as_check_errors(prior.diagnostics) if deployable else prior.diagnostics
+        if print_diagnostics(replayed, writes) is ExitCode.FAILED:
+            sys.exit(ExitCode.FAILED)
         click.echo(up_to_date)
         return None
-    return compiled_or_exit(settings, prior, writes), prior
+    return compiled_or_exit(settings, prior, writes, deployable), prior
 
 
 @click.command()
@@ -56,7 +72,10 @@ def validate(fleets: Path, pools: tuple[str, ...], kubernetes_version: str) -> N
 
 @click.command()
 @compile_options
-def render(fleets: Path, out: Path, pools: tuple[str, ...], kubernetes_version: str, jobs: int) -> None:
+@allow_delivery_removal_option
+def render(
+    fleets: Path, out: Path, pools: tuple[str, ...], kubernetes_version: str, jobs: int, allow_delivery_removal: bool
+) -> None:
     """Write rendered/ and the pools' allocations.lock files."""
     settings = settings_for(fleets, pools, kubernetes_version, out, jobs)
     found = _stale_or_none(
@@ -65,6 +84,8 @@ def render(fleets: Path, out: Path, pools: tuple[str, ...], kubernetes_version: 
     if found is None:
         return
     compiled, prior = found
+    if print_diagnostics(sinks.delivery_removals(compiled, settings, allow_delivery_removal), True) is ExitCode.FAILED:
+        sys.exit(ExitCode.FAILED)
     written = sinks.write(compiled, settings.out, settings.pools)
     if written.changes.conflicts:
         for conflict in written.changes.conflicts:
@@ -86,7 +107,7 @@ def render(fleets: Path, out: Path, pools: tuple[str, ...], kubernetes_version: 
 def check(fleets: Path, out: Path, pools: tuple[str, ...], kubernetes_version: str, jobs: int) -> None:
     """Exit 1 when rendered/ or a lock is not what render would write."""
     settings = settings_for(fleets, pools, kubernetes_version, out, jobs)
-    found = _stale_or_none(settings, f"{settings.out}: up to date", writes=False)
+    found = _stale_or_none(settings, f"{settings.out}: up to date", writes=False, deployable=True)
     if found is None:
         return
     staleness = sinks.compare(found[0], settings.out, settings.pools)

@@ -26,7 +26,6 @@ TEMPLATES: dict[str, str] = {
 WORKFLOW = ".github/workflows/fleet-check.yml"
 SCHEMA = "fleets/fleetgen.schema.json"
 DEFAULT_NAME = "fleets"
-DEFAULT_REPO_URL = "https://github.com/OWNER/REPO.git"
 _NOT_IN_LABEL = re.compile(r"[^a-z0-9-]+")
 
 

@@ -82,6 +82,7 @@ class Compiled:
     delivery: dict[str, bytes] = field(default_factory=dict)  # files under rendered/_delivery/
     records: tuple[PoolRecord, ...] = ()  # every pool's, rendered or reused, by name
     reused: frozenset[str] = frozenset()  # pools left as they are on disk
+    gitops: GitOpsSource | None = None  # the delivery settings, when there are any
 
     @property
     def reused_files(self) -> int:
@@ -127,7 +128,7 @@ def compile_pools(
         )
         diagnostics += found
     reused_names = frozenset(record.name for record in reused)
-    return Compiled(tuple(outputs), tuple(sorted(set(diagnostics))), delivery, tuple(records), reused_names)
+    return Compiled(tuple(outputs), tuple(sorted(set(diagnostics))), delivery, tuple(records), reused_names, gitops)
 
 
 def _record_name(record: PoolRecord) -> str:

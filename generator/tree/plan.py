@@ -13,6 +13,7 @@ from ..allocation.usage import Use
 from ..manifests.firewall_plan import FirewallPlan
 
 LISTED = 20
+GONE = "removed: its folder is no longer in fleets/, so its servers and delivery objects go"
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,11 +29,14 @@ class PoolPlan:
     usage: tuple[Use, ...]
     firewall: FirewallPlan = field(default_factory=FirewallPlan)  # ranges opened and closed
     pod_security: tuple[bool, str] = (False, "")  # (in bold?, what it says): security.plan_notice
+    delivery: tuple[str, ...] = ()  # Argo CD and Flux objects added, changed and removed
+    takedown: str = ""  # said in bold: removing the delivery objects deletes servers the pool still has
+    gone: bool = False  # the pool's folder left fleets/
 
     @property
     def changed(self) -> bool:
         moves = self.added or self.removed or self.moved or self.ports_changed or self.restarts
-        return bool(moves or self.files or self.firewall.changes)
+        return bool(moves or self.files or self.firewall.changes or self.delivery or self.gone)
 
 
 def plan_pool(
@@ -102,11 +106,16 @@ def _sections(plan: PoolPlan) -> list[tuple[str, list[str]]]:
         ("ports changed", [f"{server}: {change}" for server, change in plan.ports_changed]),
         ("restart", list(plan.restarts)),
         ("firewall", [*plan.firewall.changes, *plan.firewall.unused]),
+        ("delivery", list(plan.delivery)),
         ("files", list(plan.files)),
     ]
 
 
-def _counts(plan: PoolPlan) -> str:
+def _headline(plan: PoolPlan) -> str:
+    if plan.gone:
+        return GONE
+    if not plan.changed:
+        return "no changes"
     return (
         f"{plan.servers} servers: +{len(plan.added)} added, -{len(plan.removed)} removed, "
         f"{len(plan.moved)} moved, {len(plan.ports_changed)} port changes, {len(plan.restarts)} restart"
@@ -116,12 +125,15 @@ def _counts(plan: PoolPlan) -> str:
 def plan_text(plans: Iterable[PoolPlan]) -> str:
     lines = []
     for plan in plans:
-        lines.append(f"pool {plan.pool}: {_counts(plan) if plan.changed else 'no changes'}")
+        lines.append(f"pool {plan.pool}: {_headline(plan)}")
+        if plan.takedown:
+            lines.append("  " + click.style(plan.takedown, bold=True))
         for title, items in _sections(plan):
             if items:
                 lines.append(f"  {title}:")
                 lines += [f"    {item}" for item in _listed(items)]
-        lines.append("  use: " + ", ".join(use.describe() for use in plan.usage))
+        if not plan.gone:
+            lines.append("  use: " + ", ".join(use.describe() for use in plan.usage))
         bold, notice = plan.pod_security
         if notice:
             lines.append("  " + click.style(notice, bold=bold))
@@ -143,7 +155,9 @@ def plan_markdown(plans: Iterable[PoolPlan]) -> str:
         )
     for plan in plans:
         lines += ["", f"### `{plan.pool}`", ""]
-        lines.append("Use: " + ", ".join(use.describe() for use in plan.usage))
+        if plan.takedown:
+            lines += [f"**{plan.takedown}**", ""]
+        lines.append(GONE if plan.gone else "Use: " + ", ".join(use.describe() for use in plan.usage))
         bold, notice = plan.pod_security
         if notice:
             lines += ["", f"**{notice}**" if bold else notice]

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..allocation.lock import parse_lock
+from ..diagnostics import Diagnostic
+from ..fleetfiles.load import GITOPS_FILE
 from ..manifests.delivery import DELIVERY_FOLDER
+from ..manifests.delivery_plan import DeliveryPlan, Served, Takedown, delivery_plan, removal_diagnostics
 from ..manifests.firewall_plan import FirewallPlan, firewall_plan
 from ..manifests.render import MANIFEST, NETWORK_UNIT, endpoint_entry, template_hash
 from ..settings import Settings
@@ -17,7 +21,7 @@ from .compile import Compiled, PoolOutput
 from .files import write_file_atomic
 from .plan import PoolPlan, plan_pool
 from .record import PoolRecord
-from .write import TreeChanges, apply_tree, diff_tree
+from .write import OWNED_MARKER, TreeChanges, apply_tree, diff_tree
 
 _HASH_LINE = re.compile(rb"fleetgen\.dev/fleet: ([a-z0-9-]+)\n(?:.*\n)*?\s*fleetgen\.dev/template-hash: \"?([0-9a-f]+)")
 LISTED = 20
@@ -73,8 +77,59 @@ def compare(compiled: Compiled, out: Path, pools: tuple[str, ...]) -> Staleness:
     return Staleness(changes, stale_locks)
 
 
+def delivery_changes(compiled: Compiled, out: Path, pools: tuple[str, ...]) -> DeliveryPlan:
+    """The delivery objects on disk against the render's; a --pool run leaves them alone."""
+    if pools:
+        return DeliveryPlan()
+    served = {record.name: Served(record.servers, record.units) for record in compiled.records}
+    return delivery_plan(_delivery_on_disk(out), compiled.delivery, served)
+
+
+def _delivery_on_disk(out: Path) -> dict[str, bytes]:
+    """rendered/_delivery/'s files, by relative path; links, files that are not fleetgen's and files that
+    cannot be read are left out (render refuses to touch them anyway, and says why)."""
+    root = out / DELIVERY_FOLDER
+    found: dict[str, bytes] = {}
+    if root.is_symlink() or not root.is_dir():
+        return found
+    for directory, _, files in os.walk(root):
+        for name in files:
+            path = Path(directory, name)
+            try:
+                data = b"" if path.is_symlink() or not path.is_file() else path.read_bytes()
+            except OSError:
+                continue
+            if data.startswith(OWNED_MARKER):
+                found[path.relative_to(root).as_posix()] = data
+    return found
+
+
+def delivery_removals(compiled: Compiled, settings: Settings, allowed: bool) -> list[Diagnostic]:
+    """Errors, one per pool whose servers the render would take down by removing its delivery objects;
+    warnings instead when the removal is `allowed`."""
+    plan = delivery_changes(compiled, settings.out, settings.pools)
+    places = {takedown.pool: _removal_place(compiled, settings, takedown) for takedown in plan.takedowns}
+    return removal_diagnostics(plan, places, allowed)
+
+
+def _removal_place(compiled: Compiled, settings: Settings, takedown: Takedown) -> tuple[str, int, int]:
+    """The setting behind a removal: where the pool's cluster is set when only that changed, else the
+    delivery settings (a missing fleets/gitops.yaml has no line)."""
+    gitops, pool = compiled.gitops, takedown.pool
+    if gitops is None:
+        return str(settings.fleets / GITOPS_FILE), 0, 0
+    entry = gitops.model.spec.pools.get(pool)
+    sources = [output.source for output in compiled.pools if output.name == pool]
+    if takedown.moved_to and not (entry and entry.cluster) and sources:
+        document = sources[0].document
+        return document.path, *document.position(("spec", "cluster"))
+    setting = ("spec", "pools", pool, "cluster") if takedown.moved_to else ("spec",)
+    return gitops.document.path, *gitops.document.position(setting, key=not takedown.moved_to)
+
+
 def describe(compiled: Compiled, out: Path, pools: tuple[str, ...]) -> list[PoolPlan]:
-    """A plan per pool, by name; a pool the stamp vouches for is unchanged, as its record tells."""
+    """A plan per pool, by name, with its delivery objects added, changed and removed; a pool the stamp
+    vouches for is unchanged but for those, as its record tells; a pool folder deleted has a plan too."""
     changes = diff_tree(out, desired_tree(compiled), pools or None, compiled.reused)
     touched = [*changes.written, *changes.removed]
     records = {record.name: record for record in compiled.records}
@@ -97,7 +152,10 @@ def describe(compiled: Compiled, out: Path, pools: tuple[str, ...]) -> list[Pool
                 record.pod_security,
             )
         )
-    return sorted(plans, key=_plan_pool)
+    delivery = delivery_changes(compiled, out, pools)
+    gone = {path.split("/", 1)[0] for path in touched} | set(delivery.pools)
+    plans += [_gone(name, touched) for name in sorted(gone - records.keys() - {DELIVERY_FOLDER, ""})]
+    return sorted((_with_delivery(plan, delivery) for plan in plans), key=_plan_pool)
 
 
 def _plan_pool(plan: PoolPlan) -> str:
@@ -107,6 +165,17 @@ def _plan_pool(plan: PoolPlan) -> str:
 def _unchanged(record: PoolRecord) -> PoolPlan:
     firewall = FirewallPlan(unused=record.firewall_unused)
     return PoolPlan(record.name, record.servers, (), (), (), (), (), (), record.usage, firewall, record.pod_security)
+
+
+def _gone(pool: str, touched: list[str]) -> PoolPlan:
+    """A pool whose folder left fleets/: its rendered files and delivery objects go with it."""
+    files = tuple(path for path in touched if path.split("/", 1)[0] == pool)
+    return PoolPlan(pool, 0, (), (), (), (), (), files, (), gone=True)
+
+
+def _with_delivery(plan: PoolPlan, delivery: DeliveryPlan) -> PoolPlan:
+    takedown = delivery.takedown(plan.pool)
+    return replace(plan, delivery=delivery.lines(plan.pool), takedown=takedown.notice() if takedown else "")
 
 
 def _rendered_hashes(folder: Path) -> dict[str, str]:
