@@ -6,6 +6,7 @@ above it in this list (a test holds it to that):
     diagnostics, settings, parallel   shared by every stage: one problem type, the command-line choices,
                                       a map over worker processes
     kube/        Kubernetes' own rules: API schemas, names, quantities, Pod requests, Pod checks
+    cluster/     what `kubectl get -o json` prints (Nodes, Pods) -> checked objects, problems by object and field
     fleetfiles/  fleets/<pool>/*.yaml -> validated pools, problems at file:line:column
     allocation/  pools + previous locks -> every server's node and hostPorts; locks; capacity
     manifests/   allocation -> Pods, ConfigMaps, firewalls, admission policy, Argo CD and Flux objects
@@ -14,9 +15,8 @@ above it in this list (a test holds it to that):
     cli/         click commands: options in, a stage called, diagnostics printed, an exit code out
 
 Where new things go: a new output format or firewall provider in `manifests/`; a new rule about fleet files
-in `fleetfiles/`; a new command in `cli/`, with its logic in the stage it belongs to. Readers of what
-`kubectl get -o json` prints (Nodes, Pods) form one more input stage, `cluster/`, beside `fleetfiles/`;
-node sync is an edit (`edits/`); live status and probing compare the desired tree with the cluster, in a
-`live/` stage after `tree/`; rollout revisions live in the lock (`allocation/`), and `rollout next`/`undo`
-are edits.
+in `fleetfiles/`; a new reader of cluster objects in `cluster/`; a new command in `cli/`, with its logic in
+the stage it belongs to. Node sync is an edit (`edits/`); live status and probing compare the desired tree
+with the cluster, in a `live/` stage after `tree/`; rollout revisions live in the lock (`allocation/`), and
+`rollout next`/`undo` are edits.
 """

@@ -1,0 +1,160 @@
+"""kubectl output: a list of Kubernetes objects as `kubectl get -o json|yaml` prints it, read and checked.
+
+`kubectl get nodes -o json` prints `{"kind": "List", "items": [...]}`; the API server's own list is a
+`NodeList`; `kubectl get node NAME -o json` prints one object. All three are taken. Problems are named
+by object and field (`Node ip-10-0-1-21 (items[3]): status.addresses: ...`), as kubectl output has no
+lines worth pointing at.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from ..diagnostics import Diagnostic, error
+
+STDIN = "-"
+_MISSING = object()
+_TYPE_NAMES = {dict: "a mapping", list: "a list", str: "a string", int: "a number", bool: "true or false"}
+
+
+@dataclass(frozen=True, slots=True)
+class KubeObject:
+    """One object of the list, with what names it in a message."""
+
+    kind: str
+    name: str
+    index: int | None  # its place in the list's items; None for a lone object
+    body: dict[str, Any]
+
+    @property
+    def label(self) -> str:
+        where = f" (items[{self.index}])" if self.index is not None else ""
+        return f"{self.kind} {self.name or '<no name>'}{where}"
+
+
+@dataclass(slots=True)
+class Objects:
+    """What a source held: the objects of the asked kind, and the problems found on the way."""
+
+    source: str
+    objects: list[KubeObject] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    def problem(self, obj: KubeObject | None, message: str, hint: str) -> None:
+        prefix = f"{obj.label}: " if obj is not None else ""
+        self.diagnostics.append(error(self.source, 0, 0, prefix + message, hint))
+
+    def get(self, obj: KubeObject, path: str, kind: type, default: Any = _MISSING) -> Any:
+        """The field at dotted `path` of `obj`, checked to be of `kind`; `default` when absent (an absent
+        field without a default, or one of another type, is a problem, and gives `default` or None)."""
+        value: Any = obj.body
+        for part in path.split("."):
+            value = value.get(part, _MISSING) if isinstance(value, dict) else _MISSING
+            if value is _MISSING or value is None:
+                if default is _MISSING:
+                    self.problem(obj, f"{path} is missing", _FROM_KUBECTL)
+                    return None
+                return default
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            self.problem(
+                obj, f"{path} must be {_TYPE_NAMES.get(kind, kind.__name__)}, not {_shown(value)}", _FROM_KUBECTL
+            )
+            return default if default is not _MISSING else None
+        return value
+
+
+_FROM_KUBECTL = "pass what `kubectl get ... -o json` prints, unedited"
+
+
+def read_text(source: str, stdin: Any) -> tuple[str | None, Diagnostic | None]:
+    """The text of `source`, a path or `-` (read from `stdin`); a problem instead when it cannot be read."""
+    try:
+        if source == STDIN:
+            return stdin.read(), None
+        with open(source, encoding="utf-8") as handle:
+            return handle.read(), None
+    except (OSError, UnicodeDecodeError) as problem:
+        reason = problem.strerror if isinstance(problem, OSError) and problem.strerror else str(problem)
+        hint = "save what `kubectl get ... -o json` prints to a file and pass its path, or pass - and pipe it in"
+        return None, error(_source_name(source), 0, 0, f"cannot be read: {reason}", hint)
+
+
+def read_objects(source: str, text: str, kind: str) -> Objects:
+    """The `kind` objects (e.g. Node) of `text`, read from `source` (a path, or `-` for stdin)."""
+    found = Objects(_source_name(source))
+    document = _parse(text, found)
+    if document is None:
+        return found
+    command = f"kubectl get {kind.lower()}s -o json"
+    if not isinstance(document, dict):
+        found.problem(None, f"expected a {kind}List or a List, not {_shown(document)}", f"pass what `{command}` prints")
+        return found
+    list_kind = document.get("kind")
+    if list_kind == kind:
+        found.objects.extend(_checked(found, document, None, kind, command))
+        return found
+    if list_kind not in ("List", f"{kind}List"):
+        shown = f"a {list_kind}" if isinstance(list_kind, str) and list_kind else "a document without a kind"
+        found.problem(None, f"expected a {kind}List or a List of {kind}s, not {shown}", f"pass what `{command}` prints")
+        return found
+    items = document.get("items")
+    if items is None:
+        items = []
+    if not isinstance(items, list):
+        found.problem(None, f"items must be a list, not {_shown(items)}", f"pass what `{command}` prints")
+        return found
+    for index, item in enumerate(items):
+        found.objects.extend(_checked(found, item, index, kind, command))
+    return found
+
+
+def _checked(found: Objects, item: Any, index: int | None, kind: str, command: str) -> Iterator[KubeObject]:
+    where = f"items[{index}]" if index is not None else "the document"
+    if not isinstance(item, dict):
+        found.problem(None, f"{where} must be a {kind} object, not {_shown(item)}", f"pass what `{command}` prints")
+        return
+    item_kind = item.get("kind", kind)
+    metadata = item.get("metadata")
+    name = metadata.get("name") if isinstance(metadata, dict) else None
+    obj = KubeObject(kind, name if isinstance(name, str) else "", index, item)
+    if item_kind != kind:
+        found.problem(None, f"{where} is a {item_kind}, not a {kind}", f"pass what `{command}` prints, nothing else")
+        return
+    if not obj.name:
+        found.problem(obj, "metadata.name is missing", _FROM_KUBECTL)
+        return
+    yield obj
+
+
+def _parse(text: str, found: Objects) -> Any:
+    """JSON first (what `-o json` prints, and fast), then YAML (`-o yaml`)."""
+    if not text.strip():
+        found.problem(None, "is empty", "pass what `kubectl get ... -o json` prints")
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        pass
+    try:
+        return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except yaml.YAMLError as problem:
+        mark = getattr(problem, "problem_mark", None)
+        place = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        found.problem(None, f"is neither JSON nor YAML{place}", "pass what `kubectl get ... -o json` prints")
+        return None
+
+
+def _source_name(source: str) -> str:
+    return "<stdin>" if source == STDIN else source
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return "null"
+    name = _TYPE_NAMES.get(type(value))
+    return name if name is not None else type(value).__name__
