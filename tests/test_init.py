@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -10,7 +13,7 @@ from click.testing import CliRunner
 from test_workflows import actionlint
 
 from generator.cli import cli
-from generator.edits.scaffold import SCHEMA, TEMPLATES, WORKFLOW, default_requirement
+from generator.edits.scaffold import SCHEMA, TEMPLATES, WORKFLOW
 from generator.kube import crds
 from generator.manifests.delivery import DELIVERY_FOLDER
 
@@ -59,12 +62,10 @@ def test_the_scaffolded_delivery_objects_name_the_repository_and_validate(empty:
     assert all(crds.validate_object(obj) == [] for obj in objects)
 
 
-def test_the_scaffolded_workflow_passes_actionlint_and_pins_this_fleetgen(empty: Path) -> None:
+def test_the_scaffolded_workflow_passes_actionlint_and_installs_what_install_from_says(empty: Path) -> None:
     run("init")
     result = actionlint(empty / WORKFLOW)
     assert result.returncode == 0, result.stdout + result.stderr
-    env = yaml.safe_load((empty / WORKFLOW).read_text())["env"]
-    assert env["FLEETGEN_REQUIREMENT"] == default_requirement()
     run("init", "elsewhere", "--install-from", "fleetgen @ git+https://github.com/acme/fleetgen@v0.1.0")
     env = yaml.safe_load((empty / "elsewhere" / WORKFLOW).read_text())["env"]
     assert env["FLEETGEN_REQUIREMENT"] == "fleetgen @ git+https://github.com/acme/fleetgen@v0.1.0"
@@ -84,3 +85,125 @@ def test_init_never_overwrites_a_file(empty: Path) -> None:
 def test_the_scaffolded_schema_is_what_fleetgen_schema_prints(empty: Path) -> None:
     run("init")
     assert (empty / SCHEMA).read_text() == run("schema")[1]
+
+
+COMMIT = "4f3c2b1a09e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4"
+WHEEL = "https://files.example.com/fleetgen/fleetgen-0.1.0-py3-none-any.whl"
+DIGEST = "9b0c" * 16
+BARE_NAME = re.compile(r"fleetgen\s*(==.*)?")
+
+
+def install_record(site: Path, direct_url: dict | None) -> Path:
+    """A fleetgen distribution as pip leaves it in site-packages: METADATA, and direct_url.json unless it
+    came from an index (PEP 610). It comes first on sys.path, so it is the fleetgen `init` asks about."""
+    record = site / "fleetgen-0.1.0.dist-info"
+    record.mkdir(parents=True)
+    (record / "METADATA").write_text("Metadata-Version: 2.1\nName: fleetgen\nVersion: 0.1.0\n")
+    if direct_url is not None:
+        (record / "direct_url.json").write_text(json.dumps(direct_url))
+    return site
+
+
+def install_step(workflow: Path) -> str:
+    steps = yaml.safe_load(workflow.read_text())["jobs"]["check"]["steps"]
+    return next(step["run"] for step in steps if step.get("name") == "Install fleetgen")
+
+
+def run_install_step(script: str, requirement: str, tmp_path: Path) -> tuple[subprocess.CompletedProcess[str], Path]:
+    """The step as GitHub runs it (bash -e), with a `python` that records what pip would have installed."""
+    stub = tmp_path / "stub-bin"
+    stub.mkdir(exist_ok=True)
+    record = tmp_path / "pip-installed"
+    (stub / "python").write_text(f'#!/bin/sh\necho "$*" > {record}\n')
+    (stub / "python").chmod(0o755)
+    env = {"PATH": f"{stub}:/usr/bin:/bin", "FLEETGEN_REQUIREMENT": requirement}
+    command = ["bash", "--noprofile", "--norc", "-e", "-c", script]
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=30, check=False), record
+
+
+@pytest.mark.parametrize(
+    ("direct_url", "requirement"),
+    [
+        (
+            {
+                "url": "https://github.com/acme/fleetgen.git",
+                "vcs_info": {"vcs": "git", "commit_id": COMMIT, "requested_revision": "v0.1.0"},
+            },
+            f"fleetgen @ git+https://github.com/acme/fleetgen.git@{COMMIT}",
+        ),
+        (
+            {
+                "url": "https://github.com/acme/tools",
+                "subdirectory": "fleetgen",
+                "vcs_info": {"vcs": "git", "commit_id": COMMIT},
+            },
+            f"fleetgen @ git+https://github.com/acme/tools@{COMMIT}#subdirectory=fleetgen",
+        ),
+        ({"url": WHEEL, "archive_info": {"hashes": {"sha256": DIGEST}}}, f"fleetgen @ {WHEEL}#sha256={DIGEST}"),
+        ({"url": WHEEL, "archive_info": {"hash": f"sha256={DIGEST}"}}, f"fleetgen @ {WHEEL}#sha256={DIGEST}"),
+    ],
+    ids=["git-commit", "git-subdirectory", "wheel-url", "wheel-url-legacy-hash"],
+)
+def test_init_pins_the_workflow_to_where_this_fleetgen_came_from(
+    empty: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, direct_url: dict, requirement: str
+) -> None:
+    monkeypatch.syspath_prepend(str(install_record(tmp_path / "site", direct_url)))
+    result = CliRunner().invoke(cli, ["init"])
+    assert result.exit_code == 0, result.output
+    assert "warning" not in result.stderr
+    assert yaml.safe_load((empty / WORKFLOW).read_text())["env"]["FLEETGEN_REQUIREMENT"] == requirement
+    assert requirement in (empty / "README.md").read_text()
+    assert actionlint(empty / WORKFLOW).returncode == 0
+    step, installed = run_install_step(install_step(empty / WORKFLOW), requirement, tmp_path)
+    assert step.returncode == 0, step.stdout + step.stderr
+    assert installed.read_text() == f"-m pip install {requirement}\n"
+
+
+@pytest.mark.parametrize(
+    "direct_url",
+    [
+        {"url": "file:///home/me/src/fleetgen", "dir_info": {"editable": True}},
+        {"url": "file:///home/me/src/fleetgen", "dir_info": {}},
+        {"url": "file:///home/me/src/fleetgen", "vcs_info": {"vcs": "git", "commit_id": COMMIT}},
+        {"url": "file:///tmp/fleetgen-0.1.0-py3-none-any.whl", "archive_info": {"hashes": {"sha256": DIGEST}}},
+        None,
+    ],
+    ids=["editable-folder", "folder", "local-clone", "local-wheel", "package-index"],
+)
+def test_init_warns_and_the_workflow_fails_at_once_when_the_source_is_unknown(
+    empty: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, direct_url: dict | None
+) -> None:
+    monkeypatch.syspath_prepend(str(install_record(tmp_path / "site", direct_url)))
+    result = CliRunner().invoke(cli, ["init"])
+    assert result.exit_code == 0, result.output
+    assert "warning" in result.stderr and "--install-from" in result.stderr
+    assert "FLEETGEN_REQUIREMENT" in result.stderr
+    assert (empty / "fleets/example/pool.yaml").is_file()
+    workflow = (empty / WORKFLOW).read_text()
+    requirement = yaml.safe_load(workflow)["env"]["FLEETGEN_REQUIREMENT"]
+    assert requirement == "${{ vars.FLEETGEN_REQUIREMENT }}"
+    installs = re.findall(r"pip install ([^#\n]*)", workflow + (empty / "README.md").read_text())
+    assert {command.strip() for command in installs} == {'"$FLEETGEN_REQUIREMENT"'}
+    assert actionlint(empty / WORKFLOW).returncode == 0
+    # An unset repository variable is an empty string: the step stops before pip, saying what to set.
+    step, installed = run_install_step(install_step(empty / WORKFLOW), "", tmp_path)
+    assert step.returncode == 1
+    assert step.stdout.startswith("::error") and "FLEETGEN_REQUIREMENT" in step.stdout
+    assert not installed.exists()
+
+
+def test_init_from_a_local_checkout_never_writes_a_bare_name(empty: Path) -> None:
+    """This very test run: fleetgen is installed editable from its checkout, as its developers run it."""
+    result = CliRunner().invoke(cli, ["init"])
+    assert result.exit_code == 0 and "--install-from" in result.stderr
+    requirement = yaml.safe_load((empty / WORKFLOW).read_text())["env"]["FLEETGEN_REQUIREMENT"]
+    assert not BARE_NAME.fullmatch(requirement)
+
+
+def test_init_warns_when_install_from_names_a_package_on_an_index(empty: Path) -> None:
+    result = CliRunner().invoke(cli, ["init", "--install-from", "fleetgen==0.1.0"])
+    assert result.exit_code == 0, result.output
+    assert "warning: 'fleetgen==0.1.0' is a name on a package index" in result.stderr
+    assert "hint: pin one exact fleetgen" in result.stderr
+    result = CliRunner().invoke(cli, ["init", "again", "--install-from", f"fleetgen @ {WHEEL}#sha256={DIGEST}"])
+    assert result.exit_code == 0 and "warning" not in result.stderr
