@@ -12,7 +12,7 @@ from ..fleetfiles.load import load_fleets
 from ..fleetfiles.rules import validate_fleets
 from ..fleetfiles.schema import schema_text
 from ..settings import Settings
-from ..tree import repository, sinks, stamp
+from ..tree import diff, repository, sinks, stamp
 from ..tree.compile import Compiled
 from ..tree.plan import plan_markdown, plan_text
 from .options import compile_options, fleets_option, jobs_option, kubernetes_version_option, pool_option, settings_for
@@ -81,13 +81,17 @@ def render(fleets: Path, out: Path, pools: tuple[str, ...], kubernetes_version: 
 
 @click.command()
 @compile_options
-def check(fleets: Path, out: Path, pools: tuple[str, ...], kubernetes_version: str, jobs: int) -> None:
+@click.option("--diff", "show_diff", is_flag=True, help="Print a unified diff of each stale file (bounded).")
+def check(fleets: Path, out: Path, pools: tuple[str, ...], kubernetes_version: str, jobs: int, show_diff: bool) -> None:
     """Exit 1 when rendered/ or a lock is not what render would write."""
     settings = settings_for(fleets, pools, kubernetes_version, out, jobs)
     found = _stale_or_none(settings, f"{settings.out}: up to date")
     if found is None:
         return
     staleness = sinks.compare(found[0], settings.out, settings.pools)
+    if show_diff:
+        for line in diff.diff_lines(diff.stale_files(found[0], settings.out, staleness)):
+            click.echo(line)
     problems = staleness.paths + [f"{c.path}: {c.reason}" for c in staleness.changes.conflicts]
     if not problems:
         click.echo(f"{settings.out}: up to date")
