@@ -8,11 +8,12 @@ from pathlib import Path
 import click
 
 from ..allocation.capacity import capacity_json, capacity_report, capacity_table, over_limit
+from ..diagnostics import Diagnostic
 from ..fleetfiles.load import load_fleets
 from ..fleetfiles.rules import validate_fleets
 from ..fleetfiles.schema import schema_text
 from ..settings import Settings
-from ..tree import diff, repository, sinks, stamp
+from ..tree import diff, repository, revision, sinks, stamp
 from ..tree.compile import Compiled
 from ..tree.plan import plan_markdown, plan_text
 from .options import compile_options, fleets_option, jobs_option, kubernetes_version_option, pool_option, settings_for
@@ -107,13 +108,24 @@ def check(fleets: Path, out: Path, pools: tuple[str, ...], kubernetes_version: s
 @click.command()
 @compile_options
 @click.option("--format", "output_format", type=click.Choice(["text", "markdown"]), default="text", show_default=True)
+@click.option("--base", metavar="REF", help="Compare with rendered/ and the locks at this git revision, not on disk.")
 def plan(
-    fleets: Path, out: Path, pools: tuple[str, ...], kubernetes_version: str, jobs: int, output_format: str
+    fleets: Path,
+    out: Path,
+    pools: tuple[str, ...],
+    kubernetes_version: str,
+    jobs: int,
+    output_format: str,
+    base: str | None,
 ) -> None:
     """Tell what a render would change: servers added, removed, moved, ports changed, restarts."""
     settings = settings_for(fleets, pools, kubernetes_version, out, jobs)
-    compiled = compiled_or_exit(settings, repository.prior_for(settings))
-    plans = sinks.describe(compiled, settings.out, settings.pools)
+    at = None if base is None else revision.open_revision(settings.fleets, settings.out, base)
+    if isinstance(at, Diagnostic):
+        sys.exit(print_diagnostics([at]))
+    # The stamp vouches for pools against the files on disk, not against another revision's.
+    compiled = compiled_or_exit(settings, repository.prior_for(settings) if at is None else stamp.NOTHING)
+    plans = sinks.describe(compiled, settings.out, settings.pools, at)
     click.echo(plan_markdown(plans) if output_format == "markdown" else plan_text(plans), nl=False)
 
 

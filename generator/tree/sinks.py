@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from ..allocation.lock import parse_lock
 from ..manifests.delivery import DELIVERY_FOLDER
 from ..manifests.firewall_plan import FirewallPlan, firewall_plan
 from ..manifests.render import MANIFEST, NETWORK_UNIT, endpoint_entry, template_hash
 from ..settings import Settings
-from . import stamp
+from . import revision, stamp
 from .compile import Compiled, PoolOutput
 from .files import write_file_atomic
 from .plan import PoolPlan, plan_pool
@@ -73,15 +75,61 @@ def compare(compiled: Compiled, out: Path, pools: tuple[str, ...]) -> Staleness:
     return Staleness(changes, stale_locks)
 
 
-def describe(compiled: Compiled, out: Path, pools: tuple[str, ...]) -> list[PoolPlan]:
-    """A plan per pool, by name; a pool the stamp vouches for is unchanged, as its record tells."""
-    changes = diff_tree(out, desired_tree(compiled), pools or None, compiled.reused)
+class Before(Protocol):
+    """What plan compares the desired state with: rendered/ and the locks, on disk or at a git revision."""
+
+    def changes(self, pools: tuple[str, ...], keep: frozenset[str]) -> TreeChanges: ...
+
+    def lock_text(self, pool: PoolOutput) -> str | None: ...
+
+    def file(self, path: str) -> bytes | None: ...
+
+    def unit_heads(self, pool: str) -> Iterator[bytes]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class OnDisk:
+    """rendered/ and the locks as they are on disk, which a render would replace; links are never read."""
+
+    out: Path
+    desired: Mapping[str, Mapping[str, bytes]]
+
+    def changes(self, pools: tuple[str, ...], keep: frozenset[str]) -> TreeChanges:
+        return diff_tree(self.out, self.desired, pools or None, keep)
+
+    def lock_text(self, pool: PoolOutput) -> str | None:
+        return pool.source.lock_text
+
+    def file(self, path: str) -> bytes | None:
+        on_disk = self.out / path
+        links = (on_disk, *on_disk.parents[: path.count("/")])
+        return None if any(p.is_symlink() for p in links) or not on_disk.is_file() else on_disk.read_bytes()
+
+    def unit_heads(self, pool: str) -> Iterator[bytes]:
+        """The first 64 KiB of each unit manifest of the pool, enough for a Pod's template hash."""
+        folder = self.out / pool
+        if folder.is_symlink() or not folder.is_dir():
+            return
+        for manifest in sorted(folder.glob(f"*/{MANIFEST}")):
+            if not manifest.is_symlink():
+                with manifest.open("rb") as handle:
+                    yield handle.read(64 * 1024)
+
+
+def describe(
+    compiled: Compiled, out: Path, pools: tuple[str, ...], base: revision.Revision | None = None
+) -> list[PoolPlan]:
+    """A plan per pool, by name, against the files on disk, or against those of the git revision `base`; a
+    pool the stamp vouches for is unchanged, as its record tells."""
+    desired = desired_tree(compiled)
+    before: Before = OnDisk(out, desired) if base is None else revision.AtRevision(base, desired)
+    changes = before.changes(pools, compiled.reused)
     touched = [*changes.written, *changes.removed]
     records = {record.name: record for record in compiled.records}
     plans = [_unchanged(record) for name, record in records.items() if name in compiled.reused]
     for pool in compiled.pools:
         record = records[pool.name]
-        previous = parse_lock(pool.source.lock_text or "").entries
+        previous = parse_lock(before.lock_text(pool) or "").entries
         new_hashes = {fleet.name: template_hash(pool.source, fleet) for fleet in pool.source.fleets}
         files = [path for path in touched if path.split("/", 1)[0] == pool.name]
         plans.append(
@@ -89,11 +137,11 @@ def describe(compiled: Compiled, out: Path, pools: tuple[str, ...]) -> list[Pool
                 pool.name,
                 pool.allocation.servers,
                 previous,
-                _rendered_hashes(out / pool.name),
+                _template_hashes(before.unit_heads(pool.name)),
                 new_hashes,
                 files,
                 record.usage,
-                _firewall_plan(pool, out),
+                _firewall_plan(pool, before),
                 record.pod_security,
             )
         )
@@ -109,30 +157,20 @@ def _unchanged(record: PoolRecord) -> PoolPlan:
     return PoolPlan(record.name, record.servers, (), (), (), (), (), (), record.usage, firewall, record.pod_security)
 
 
-def _rendered_hashes(folder: Path) -> dict[str, str]:
-    """fleet -> template hash, read from the Pods on disk (first Pod of each unit is enough)."""
+def _template_hashes(heads: Iterable[bytes]) -> dict[str, str]:
+    """fleet -> template hash, read from the Pods of each unit manifest's head (its first Pod is enough)."""
     hashes: dict[str, str] = {}
-    if folder.is_symlink() or not folder.is_dir():
-        return hashes
-    for manifest in sorted(folder.glob(f"*/{MANIFEST}")):
-        if manifest.is_symlink():
-            continue
-        with manifest.open("rb") as handle:
-            head = handle.read(64 * 1024)
-        match = _HASH_LINE.search(head)
+    for head in heads:
+        match = _HASH_LINE.search(head[: 64 * 1024])
         if match:
             hashes.setdefault(match.group(1).decode(), match.group(2).decode())
     return hashes
 
 
-def _firewall_plan(pool: PoolOutput, out: Path) -> FirewallPlan:
-    """The pool's network manifest on disk (unless missing or behind a link) against the new one."""
+def _firewall_plan(pool: PoolOutput, before: Before) -> FirewallPlan:
+    """The pool's network manifest before (unless missing or behind a link) against the new one."""
     path = f"{NETWORK_UNIT}/{MANIFEST}"
-    folder = out / pool.name
-    on_disk = folder / path
-    links = (folder, on_disk.parent, on_disk)
-    old = None if any(p.is_symlink() for p in links) or not on_disk.is_file() else on_disk.read_bytes()
-    return firewall_plan(pool.source, pool.allocation, old, pool.files.get(path))
+    return firewall_plan(pool.source, pool.allocation, before.file(f"{pool.name}/{path}"), pool.files.get(path))
 
 
 def endpoint_rows(compiled: Compiled, fleets: tuple[str, ...]) -> list[dict]:
