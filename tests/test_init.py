@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import yaml
 from click.testing import CliRunner
-from test_workflows import actionlint
+from test_render import set_replicas
+from test_workflows import actionlint, run_step, step_script
 
 from generator.cli import cli
 from generator.edits.scaffold import SCHEMA, TEMPLATES, WORKFLOW
@@ -104,21 +106,15 @@ def install_record(site: Path, direct_url: dict | None) -> Path:
     return site
 
 
-def install_step(workflow: Path) -> str:
-    steps = yaml.safe_load(workflow.read_text())["jobs"]["check"]["steps"]
-    return next(step["run"] for step in steps if step.get("name") == "Install fleetgen")
-
-
-def run_install_step(script: str, requirement: str, tmp_path: Path) -> tuple[subprocess.CompletedProcess[str], Path]:
-    """The step as GitHub runs it (bash -e), with a `python` that records what pip would have installed."""
+def run_install_step(workflow: Path, requirement: str, tmp_path: Path) -> tuple[subprocess.CompletedProcess[str], Path]:
+    """The install step, with a `python` that records what pip would have installed."""
     stub = tmp_path / "stub-bin"
     stub.mkdir(exist_ok=True)
     record = tmp_path / "pip-installed"
     (stub / "python").write_text(f'#!/bin/sh\necho "$*" > {record}\n')
     (stub / "python").chmod(0o755)
     env = {"PATH": f"{stub}:/usr/bin:/bin", "FLEETGEN_REQUIREMENT": requirement}
-    command = ["bash", "--noprofile", "--norc", "-e", "-c", script]
-    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=30, check=False), record
+    return run_step(step_script(workflow, "Install fleetgen"), tmp_path, env), record
 
 
 @pytest.mark.parametrize(
@@ -154,7 +150,7 @@ def test_init_pins_the_workflow_to_where_this_fleetgen_came_from(
     assert yaml.safe_load((empty / WORKFLOW).read_text())["env"]["FLEETGEN_REQUIREMENT"] == requirement
     assert requirement in (empty / "README.md").read_text()
     assert actionlint(empty / WORKFLOW).returncode == 0
-    step, installed = run_install_step(install_step(empty / WORKFLOW), requirement, tmp_path)
+    step, installed = run_install_step(empty / WORKFLOW, requirement, tmp_path)
     assert step.returncode == 0, step.stdout + step.stderr
     assert installed.read_text() == f"-m pip install {requirement}\n"
 
@@ -186,7 +182,7 @@ def test_init_warns_and_the_workflow_fails_at_once_when_the_source_is_unknown(
     assert {command.strip() for command in installs} == {'"$FLEETGEN_REQUIREMENT"'}
     assert actionlint(empty / WORKFLOW).returncode == 0
     # An unset repository variable is an empty string: the step stops before pip, saying what to set.
-    step, installed = run_install_step(install_step(empty / WORKFLOW), "", tmp_path)
+    step, installed = run_install_step(empty / WORKFLOW, "", tmp_path)
     assert step.returncode == 1
     assert step.stdout.startswith("::error") and "FLEETGEN_REQUIREMENT" in step.stdout
     assert not installed.exists()
@@ -207,3 +203,76 @@ def test_init_warns_when_install_from_names_a_package_on_an_index(empty: Path) -
     assert "hint: pin one exact fleetgen" in result.stderr
     result = CliRunner().invoke(cli, ["init", "again", "--install-from", f"fleetgen @ {WHEEL}#sha256={DIGEST}"])
     assert result.exit_code == 0 and "warning" not in result.stderr
+
+
+def git(folder: Path, *args: str) -> None:
+    subprocess.run(["git", *args], cwd=folder, capture_output=True, text=True, check=True)
+
+
+def runner_clone(source: Path, branch: str, target: Path) -> Path:
+    """What actions/checkout with fetch-depth 2 leaves: the commit and its parents, nothing else."""
+    git(source, "clone", "-q", "--depth", "2", "--branch", branch, f"file://{source}", str(target))
+    return target
+
+
+def steps_env(tmp_path: Path) -> dict[str, str]:
+    """The runner's environment: fleetgen installed (this one), git, and the job summary file."""
+    fleetgen = Path(sys.executable).parent
+    return {"PATH": f"{fleetgen}:/usr/bin:/bin", "HOME": str(tmp_path), "GITHUB_STEP_SUMMARY": str(tmp_path / "sum")}
+
+
+@pytest.mark.parametrize("rendered", [True, False], ids=["rendered", "not-rendered"])
+def test_the_scaffolded_workflow_checks_and_plans_a_pull_request_as_github_checks_it_out(
+    empty: Path, tmp_path: Path, rendered: bool
+) -> None:
+    """A pull request to a repository made by init: GitHub checks out the pull request merged into the base
+    branch (base first); the steps run there, as bash -e."""
+    run("init")
+    run("render")
+    git(empty, "init", "-q", "-b", "main")
+    git(empty, "add", "-A")
+    git(empty, "-c", "user.name=Ops", "-c", "user.email=ops@example.com", "commit", "-q", "-m", "Fleets")
+    git(empty, "switch", "-q", "-c", "more-arenas")
+    set_replicas(empty / "fleets/example/arena.yaml", "arena", 6)
+    if rendered:
+        run("render")
+    git(empty, "-c", "user.name=Ops", "-c", "user.email=ops@example.com", "commit", "-q", "-am", "6 arenas")
+    git(empty, "switch", "-q", "--detach", "main")
+    git(empty, "-c", "user.name=GitHub", "-c", "user.email=gh@example.com", "merge", "-q", "--no-ff", "more-arenas")
+    git(empty, "branch", "pull-1-merge")
+    clone, env = runner_clone(empty, "pull-1-merge", tmp_path / "runner"), steps_env(tmp_path)
+    workflow = clone / WORKFLOW
+    assert run_step(step_script(workflow, "Validate the fleet files"), clone, env).returncode == 0
+    check = run_step(step_script(workflow, "Check that rendered/ and the locks are current"), clone, env)
+    if rendered:
+        assert check.returncode == 0, check.stdout + check.stderr
+    else:
+        assert check.returncode == 1
+        assert "--- a/fleets/example/allocations.lock" in check.stdout and "+arena 5 " in check.stdout
+        assert "::error title=rendered/ is stale::" in check.stdout
+    plan = run_step(step_script(workflow, "Add the plan to the job summary"), clone, env)
+    assert plan.returncode == 0, plan.stderr
+    summary = Path(env["GITHUB_STEP_SUMMARY"]).read_text()
+    assert summary.startswith("## fleetgen plan") and "| `example` | 6 | 2 | 0 | 0 | 0 | 0 |" in summary
+    assert "- `arena-4`" in summary and "- `arena-5`" in summary
+
+
+def test_the_scaffolded_workflow_on_the_first_push_to_main_says_there_is_no_plan(empty: Path, tmp_path: Path) -> None:
+    run("init")
+    run("render")
+    git(empty, "init", "-q", "-b", "main")
+    git(empty, "add", "-A")
+    git(empty, "-c", "user.name=Ops", "-c", "user.email=ops@example.com", "commit", "-q", "-m", "Fleets")
+    clone, env = runner_clone(empty, "main", tmp_path / "runner"), steps_env(tmp_path)
+    for name in ("Validate the fleet files", "Check that rendered/ and the locks are current"):
+        assert run_step(step_script(clone / WORKFLOW, name), clone, env).returncode == 0
+    plan = run_step(step_script(clone / WORKFLOW, "Add the plan to the job summary"), clone, env)
+    assert plan.returncode == 0, plan.stderr
+    assert Path(env["GITHUB_STEP_SUMMARY"]).read_text() == "No plan: this is the repository's first commit.\n"
+
+
+def test_the_scaffolded_workflow_reports_on_every_pull_request_and_on_main(empty: Path) -> None:
+    """No paths filter: a required check must report on pull requests that touch no fleet file."""
+    run("init")
+    triggers = yaml.safe_load((empty / WORKFLOW).read_text())[True]
+    assert triggers == {"pull_request": None, "push": {"branches": ["main"]}, "merge_group": None}
