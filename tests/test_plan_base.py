@@ -92,3 +92,14 @@ def test_plan_base_outside_a_git_repository_exits_1(tmp_path: Path, monkeypatch:
     assert code == 1 and stdout == ""
     assert f"--base main: error: {tmp_path} is not in a git repository" in stderr
     assert "hint: " in stderr and "Traceback" not in stderr
+
+
+def test_plan_base_says_when_git_is_missing_or_out_is_outside_the_repository(
+    deploy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, _, stderr = run("plan", "--base", "main", "--out", str(tmp_path / "elsewhere"))
+    assert code == 1
+    assert f"--base main: error: --out {tmp_path / 'elsewhere'} is outside the git repository at" in stderr
+    monkeypatch.setenv("PATH", str(tmp_path / "no-programs"))
+    code, _, stderr = run("plan", "--base", "main")
+    assert code == 1 and "--base main: error: git is not installed" in stderr and "Traceback" not in stderr

@@ -56,16 +56,9 @@ class Revision:
 def open_revision(fleets: Path, out: Path, ref: str) -> Revision | Diagnostic:
     """The revision `ref` of the git repository holding `fleets`, or what stands in the way."""
     place = f"--base {ref}"
-    folder = fleets.resolve().parent
-    try:
-        found = _git(folder, "rev-parse", "--show-toplevel")
-    except (FileNotFoundError, NotADirectoryError) as problem:
-        missing = "git is not installed" if problem.filename == "git" else f"{folder} is not a folder"
-        return error(place, 0, 0, missing, "install git, or run plan without --base")
-    if found.returncode != 0:
-        hint = "--base reads rendered/ and the locks from git; without it, plan compares with those on disk"
-        return error(place, 0, 0, f"{folder} is not in a git repository", hint)
-    top = Path(os.fsdecode(found.stdout.rstrip(b"\n")))
+    top = _top_level(fleets.resolve().parent, place)
+    if isinstance(top, Diagnostic):
+        return top
     commit = _git(top, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}")
     if commit.returncode != 0:
         hint = (
@@ -76,13 +69,28 @@ def open_revision(fleets: Path, out: Path, ref: str) -> Revision | Diagnostic:
     where = {"--out": out.resolve(), "--fleets": fleets.resolve()}
     outside = [option for option, path in where.items() if not path.is_relative_to(top)]
     if outside:
-        return error(place, 0, 0, f"{outside[0]} {where[outside[0]]} is outside the git repository at {top}")
-    listing = _git(top, "ls-tree", "-r", "-z", "--full-tree", commit.stdout.decode().strip())
+        message = f"{outside[0]} {where[outside[0]]} is outside the git repository at {top}"
+        return error(place, 0, 0, message, "--base compares with the folders of the repository that holds them")
+    commit_id = commit.stdout.decode().strip()
+    listing = _git(top, "ls-tree", "-r", "-z", "--full-tree", commit_id)
     if listing.returncode != 0:
         return error(place, 0, 0, f"cannot list the commit: {_said(listing)}")
     relative = {option: path.relative_to(top).as_posix() for option, path in where.items()}
     files, locks = _classified(_entries(listing.stdout), relative["--out"], relative["--fleets"])
-    return Revision(top, commit.stdout.decode().strip(), files, locks)
+    return Revision(top, commit_id, files, locks)
+
+
+def _top_level(folder: Path, place: str) -> Path | Diagnostic:
+    """git's top level for `folder`, the one that holds the fleets folder."""
+    try:
+        found = _git(folder, "rev-parse", "--show-toplevel")
+    except (FileNotFoundError, NotADirectoryError) as problem:
+        missing = "git is not installed" if problem.filename == "git" else f"{folder} is not a folder"
+        return error(place, 0, 0, missing, "install git, or run plan without --base")
+    if found.returncode != 0:
+        hint = "--base reads rendered/ and the locks from git; without it, plan compares with those on disk"
+        return error(place, 0, 0, f"{folder} is not in a git repository", hint)
+    return Path(os.fsdecode(found.stdout.rstrip(b"\n")))
 
 
 def _git(folder: Path, *args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
