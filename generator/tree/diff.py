@@ -8,7 +8,6 @@ bounded size, saying how much was left out: a stale tree can differ by a whole f
 from __future__ import annotations
 
 import itertools
-import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,7 +15,7 @@ from difflib import SequenceMatcher
 from pathlib import Path
 
 from .compile import Compiled
-from .sinks import Staleness, desired_tree
+from .sinks import OnDisk, Staleness, desired_tree
 
 LINES_PER_FILE = 200
 LINES_IN_ALL = 2000
@@ -35,13 +34,15 @@ class StaleFile:
 
 
 def stale_files(compiled: Compiled, out: Path, staleness: Staleness) -> list[StaleFile]:
-    """Every stale file of the tree and every stale lock, by path."""
+    """Every stale file of the tree and every stale lock, by path; a file behind a link is shown as absent
+    (check reports the link), so that a diff never shows what lies outside the output folder."""
     desired = desired_tree(compiled)
+    on_disk = OnDisk(out, desired)
     found = []
     for relative in (*staleness.changes.written, *staleness.changes.removed):
         folder, _, inside = relative.partition("/")
         new = desired.get(folder, {}).get(inside)
-        found.append(StaleFile((out / relative).as_posix(), _on_disk(out, relative), new))
+        found.append(StaleFile((out / relative).as_posix(), on_disk.file(relative), new))
     for pool in compiled.pools:
         lock = str(pool.source.lock_path)
         if lock in staleness.stale_locks:
@@ -52,22 +53,6 @@ def stale_files(compiled: Compiled, out: Path, staleness: Staleness) -> list[Sta
 
 def _path(stale: StaleFile) -> str:
     return stale.path
-
-
-def _on_disk(out: Path, relative: str) -> bytes | None:
-    """The file's bytes; None when it is not there or a link stands on the way (check reports that), so that
-    a diff never shows what lies outside the output folder."""
-    path = out
-    for part in relative.split("/"):
-        if path.is_symlink():
-            return None
-        path = path / part
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
-    except OSError:
-        return None
-    with os.fdopen(fd, "rb") as handle:
-        return handle.read()
 
 
 def diff_lines(files: list[StaleFile], per_file: int = LINES_PER_FILE, in_all: int = LINES_IN_ALL) -> Iterator[str]:

@@ -23,6 +23,7 @@ from .write import TreeChanges, apply_tree, diff_tree
 
 _HASH_LINE = re.compile(rb"fleetgen\.dev/fleet: ([a-z0-9-]+)\n(?:.*\n)*?\s*fleetgen\.dev/template-hash: \"?([0-9a-f]+)")
 LISTED = 20
+_HEAD = 64 * 1024  # bytes of a unit manifest that hold its first Pod, and so its template hash
 
 
 def desired_tree(compiled: Compiled) -> dict[str, dict[str, bytes]]:
@@ -106,14 +107,14 @@ class OnDisk:
         return None if any(p.is_symlink() for p in links) or not on_disk.is_file() else on_disk.read_bytes()
 
     def unit_heads(self, pool: str) -> Iterator[bytes]:
-        """The first 64 KiB of each unit manifest of the pool, enough for a Pod's template hash."""
+        """The head of each unit manifest of the pool, enough for a Pod's template hash."""
         folder = self.out / pool
         if folder.is_symlink() or not folder.is_dir():
             return
         for manifest in sorted(folder.glob(f"*/{MANIFEST}")):
             if not manifest.is_symlink():
                 with manifest.open("rb") as handle:
-                    yield handle.read(64 * 1024)
+                    yield handle.read(_HEAD)
 
 
 def describe(
@@ -161,7 +162,7 @@ def _template_hashes(heads: Iterable[bytes]) -> dict[str, str]:
     """fleet -> template hash, read from the Pods of each unit manifest's head (its first Pod is enough)."""
     hashes: dict[str, str] = {}
     for head in heads:
-        match = _HASH_LINE.search(head[: 64 * 1024])
+        match = _HASH_LINE.search(head[:_HEAD])
         if match:
             hashes.setdefault(match.group(1).decode(), match.group(2).decode())
     return hashes
