@@ -232,10 +232,8 @@ def test_render_refuses_a_foreign_file_in_a_pool_folder(repo: Path) -> None:
     assert snapshot_of(repo) == before
 
 
-def test_plan_tells_added_removed_moved_and_restarts(repo: Path) -> None:
-    run("render")
-    set_replicas(repo / "fleets/eu-west-1/ranked.yaml", "ranked", 8)
-    set_replicas(repo / "fleets/us-east-1/fleets.yaml", "relay", 1)
+def cordon_fra_gs_01(repo: Path) -> None:
+    """Cordon the premium node that ranked and casual share: their servers there move."""
     pool = repo / "fleets/eu-west-1/pool.yaml"
     pool.write_text(
         pool.read_text().replace(
@@ -243,6 +241,13 @@ def test_plan_tells_added_removed_moved_and_restarts(repo: Path) -> None:
             "address: 203.0.113.11\n      labels: {tier: premium}\n      unschedulable: true",
         )
     )
+
+
+def test_plan_tells_added_removed_moved_and_restarts(repo: Path) -> None:
+    run("render")
+    set_replicas(repo / "fleets/eu-west-1/ranked.yaml", "ranked", 8)
+    set_replicas(repo / "fleets/us-east-1/fleets.yaml", "relay", 1)
+    cordon_fra_gs_01(repo)
     code, stdout, stderr = run("plan")
     assert code == 0, stderr
     assert "ranked-6" in stdout and "ranked-7" in stdout
@@ -254,7 +259,8 @@ def test_plan_tells_added_removed_moved_and_restarts(repo: Path) -> None:
     assert "| `eu-west-1` |" in markdown
 
 
-def test_plan_summarises_instead_of_listing_every_server(repo: Path) -> None:
+def scale_relay_to_300(repo: Path) -> None:
+    """A change too big to list: us-east-1 gets the room, and relay 300 servers."""
     pool = repo / "fleets/us-east-1/pool.yaml"
     pool.write_text(
         pool.read_text()
@@ -263,6 +269,10 @@ def test_plan_summarises_instead_of_listing_every_server(repo: Path) -> None:
         .replace("memory: 30Gi", "memory: 900Gi")
     )
     set_replicas(repo / "fleets/us-east-1/fleets.yaml", "relay", 300)
+
+
+def test_plan_summarises_instead_of_listing_every_server(repo: Path) -> None:
+    scale_relay_to_300(repo)
     code, stdout, stderr = run("plan")
     assert code == 0, stderr
     assert "... and 27" in stdout

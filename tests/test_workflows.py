@@ -71,15 +71,29 @@ def test_workflows_may_only_read_the_repository() -> None:
                 assert step["with"]["persist-credentials"] is False, path.name
 
 
-def test_fleet_check_validates_checks_and_summarises_pull_requests_touching_fleets() -> None:
+def step_script(workflow_file: Path, name: str) -> str:
+    """The `run:` script of the step called `name`."""
+    data = yaml.safe_load(workflow_file.read_text())
+    return next(step["run"] for step in steps(data) if step.get("name") == name)
+
+
+def run_step(script: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """A `run:` step as GitHub runs it on Linux when no shell is named: `bash -e`."""
+    command = ["bash", "--noprofile", "--norc", "-e", "-c", script]
+    return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=120, check=False)
+
+
+def test_fleet_check_runs_on_every_pull_request_and_on_main_so_it_can_be_required() -> None:
+    """A paths filter skips the workflow, and a skipped workflow leaves a required check pending."""
     data = workflow("fleet-check.yml")
-    assert list(data["on"]) == ["pull_request"]
-    assert "fleets/**" in data["on"]["pull_request"]["paths"]
+    assert data["on"] == {"pull_request": None, "push": {"branches": ["main"]}, "merge_group": None}
     scripts = "\n".join(step.get("run", "") for step in steps(data))
     assert "fleetgen validate" in scripts
-    assert re.search(r"if ! fleetgen check; then\n\s*echo \"::error .*fleetgen render", scripts)
-    assert 'fleetgen plan --format markdown >> "$GITHUB_STEP_SUMMARY"' in scripts
+    assert re.search(r"if ! fleetgen check --diff; then\n\s*echo \"::error .*fleetgen render", scripts)
+    assert "fleetgen plan --base 'HEAD^1' --format markdown >> \"$GITHUB_STEP_SUMMARY\"" in scripts
     assert 'pip install "$FLEETGEN_REQUIREMENT"' in scripts
+    checkout = next(step for step in steps(data) if step.get("uses", "").startswith("actions/checkout@"))
+    assert checkout["with"]["fetch-depth"] == 2  # the commit and its first parent, which plan --base reads
 
 
 def test_the_repository_fleet_check_is_the_scaffolded_one_installing_fleetgen_from_the_checkout() -> None:

@@ -15,7 +15,7 @@ from ..edits.edit import Proposal
 from ..manifests.delivery import PLACEHOLDER_REPO_URL
 from ..tree.plan import plan_text
 from .options import fleets_option, kubernetes_version_option, out_option, pool_and_name, settings_for
-from .report import ExitCode
+from .report import ExitCode, print_diagnostics
 from .repository import render
 
 
@@ -26,20 +26,23 @@ from .repository import render
     "--install-from",
     "requirement",
     default=None,
-    show_default="this fleetgen's version",
+    show_default="where this fleetgen was installed from",
     help="pip requirement the fleet-check workflow installs fleetgen from.",
 )
 @kubernetes_version_option
 def init(directory: Path, repo_url: str, requirement: str | None, kubernetes_version: str) -> None:
     """Scaffold a fleet repository in DIRECTORY: an example pool, fleets/gitops.yaml, the workflow, README."""
     settings = settings_for(directory / "fleets", (), kubernetes_version, directory / "rendered")
+    if requirement is not None and (not requirement.strip() or any(c in requirement for c in "\r\n")):
+        raise click.BadParameter("give one pip requirement on one line", param_hint="--install-from")
+    installed = scaffold.Installed(requirement) if requirement else scaffold.installed_fleetgen()
     name = scaffold.repository_name(directory)
-    files = scaffold.scaffold_files(
-        name, repo_url, requirement or scaffold.default_requirement(), settings.kubernetes_version
-    )
+    files = scaffold.scaffold_files(name, repo_url, installed.requirement, settings.kubernetes_version)
     outcome = scaffold.write_new(directory, files)
     for path in outcome.kept:
         click.echo(f"{directory / path}: exists, left alone", err=True)
+    if scaffold.WORKFLOW in outcome.written:
+        print_diagnostics(scaffold.install_warnings(installed, directory / scaffold.WORKFLOW))
     click.echo(f"wrote {len(outcome.written)} files in {directory}; next: cd there, `fleetgen render`, commit")
 
 

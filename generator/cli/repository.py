@@ -8,12 +8,13 @@ from pathlib import Path
 import click
 
 from ..allocation.capacity import capacity_json, capacity_report, capacity_table, over_limit
+from ..diagnostics import Diagnostic
 from ..fleetfiles.load import load_fleets
 from ..fleetfiles.rules import validate_fleets
 from ..fleetfiles.schema import schema_text
 from ..manifests.delivery import as_check_errors
 from ..settings import Settings
-from ..tree import repository, sinks, stamp
+from ..tree import diff, repository, revision, sinks, stamp
 from ..tree.compile import Compiled
 from ..tree.plan import plan_markdown, plan_text
 from .options import (
@@ -104,13 +105,17 @@ def render(
 
 @click.command()
 @compile_options
-def check(fleets: Path, out: Path, pools: tuple[str, ...], kubernetes_version: str, jobs: int) -> None:
+@click.option("--diff", "show_diff", is_flag=True, help="Print a unified diff of each stale file (bounded).")
+def check(fleets: Path, out: Path, pools: tuple[str, ...], kubernetes_version: str, jobs: int, show_diff: bool) -> None:
     """Exit 1 when rendered/ or a lock is not what render would write."""
     settings = settings_for(fleets, pools, kubernetes_version, out, jobs)
     found = _stale_or_none(settings, f"{settings.out}: up to date", writes=False, deployable=True)
     if found is None:
         return
     staleness = sinks.compare(found[0], settings.out, settings.pools)
+    if show_diff:
+        for line in diff.diff_lines(diff.stale_files(found[0], settings.out, staleness)):
+            click.echo(line)
     problems = staleness.paths + [f"{c.path}: {c.reason}" for c in staleness.changes.conflicts]
     if not problems:
         click.echo(f"{settings.out}: up to date")
@@ -126,13 +131,24 @@ def check(fleets: Path, out: Path, pools: tuple[str, ...], kubernetes_version: s
 @click.command()
 @compile_options
 @click.option("--format", "output_format", type=click.Choice(["text", "markdown"]), default="text", show_default=True)
+@click.option("--base", metavar="REF", help="Compare with rendered/ and the locks at this git revision, not on disk.")
 def plan(
-    fleets: Path, out: Path, pools: tuple[str, ...], kubernetes_version: str, jobs: int, output_format: str
+    fleets: Path,
+    out: Path,
+    pools: tuple[str, ...],
+    kubernetes_version: str,
+    jobs: int,
+    output_format: str,
+    base: str | None,
 ) -> None:
     """Tell what a render would change: servers added, removed, moved, ports changed, restarts."""
     settings = settings_for(fleets, pools, kubernetes_version, out, jobs)
-    compiled = compiled_or_exit(settings, repository.prior_for(settings))
-    plans = sinks.describe(compiled, settings.out, settings.pools)
+    at = None if base is None else revision.open_revision(settings.fleets, settings.out, base)
+    if isinstance(at, Diagnostic):
+        sys.exit(print_diagnostics([at]))
+    # The stamp vouches for pools against the files on disk, not against another revision's.
+    compiled = compiled_or_exit(settings, repository.prior_for(settings) if at is None else stamp.NOTHING)
+    plans = sinks.describe(compiled, settings.out, settings.pools, at)
     click.echo(plan_markdown(plans) if output_format == "markdown" else plan_text(plans), nl=False)
 
 

@@ -1,12 +1,14 @@
 """The output tree: a repository -> `rendered/` and the locks on disk, written safely, compared or described.
 
 Enters: `Settings` and the repository's files (through fleetfiles), the stamp and records of the last
-    render, and the `rendered/` tree as it is on disk.
+    render, and the `rendered/` tree as it is on disk or, for `plan --base`, at a git revision.
 Leaves: `compile.Compiled` (desired files, locks, records), and the three ends of it: files written
-    (`sinks.write`), stale paths (`sinks.compare`) and plans (`sinks.describe`, `plan`).
+    (`sinks.write`), stale paths and their diffs (`sinks.compare`, `diff`) and plans (`sinks.describe`,
+    `plan`).
 Must not import: edits, cli.
 
 Modules: `repository` (load, validate and compile, reusing what the stamp vouches for), `compile` (the
 pure core), `record` and `stamp` (what lets an unchanged pool be reused unread), `write`, `staging` and
-`files` (safe writes), `sinks` (write, compare, describe), `plan` (old vs new, in words).
+`files` (safe writes), `sinks` (write, compare, describe), `diff` (`check --diff`), `revision` (rendered/
+and the locks at a git revision, read with git), `plan` (old vs new, in words).
 """

@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Protocol
 
 from ..allocation.lock import parse_lock
 from ..diagnostics import Diagnostic
@@ -16,7 +18,7 @@ from ..manifests.delivery_plan import DeliveryPlan, Served, Takedown, delivery_p
 from ..manifests.firewall_plan import FirewallPlan, firewall_plan
 from ..manifests.render import MANIFEST, NETWORK_UNIT, endpoint_entry, template_hash
 from ..settings import Settings
-from . import stamp
+from . import revision, stamp
 from .compile import Compiled, PoolOutput
 from .files import write_file_atomic
 from .plan import PoolPlan, plan_pool
@@ -25,6 +27,7 @@ from .write import OWNED_MARKER, TreeChanges, apply_tree, diff_tree
 
 _HASH_LINE = re.compile(rb"fleetgen\.dev/fleet: ([a-z0-9-]+)\n(?:.*\n)*?\s*fleetgen\.dev/template-hash: \"?([0-9a-f]+)")
 LISTED = 20
+_HEAD = 64 * 1024  # bytes of a unit manifest that hold its first Pod, and so its template hash
 
 
 def desired_tree(compiled: Compiled) -> dict[str, dict[str, bytes]]:
@@ -77,37 +80,80 @@ def compare(compiled: Compiled, out: Path, pools: tuple[str, ...]) -> Staleness:
     return Staleness(changes, stale_locks)
 
 
-def delivery_changes(compiled: Compiled, out: Path, pools: tuple[str, ...]) -> DeliveryPlan:
-    """The delivery objects on disk against the render's; a --pool run leaves them alone."""
+class Before(Protocol):
+    """What plan compares the desired state with: rendered/ and the locks, on disk or at a git revision."""
+
+    def changes(self, pools: tuple[str, ...], keep: frozenset[str]) -> TreeChanges: ...
+
+    def lock_text(self, pool: PoolOutput) -> str | None: ...
+
+    def file(self, path: str) -> bytes | None: ...
+
+    def unit_heads(self, pool: str) -> Iterator[bytes]: ...
+
+    def delivery_files(self) -> dict[str, bytes]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class OnDisk:
+    """rendered/ and the locks as they are on disk, which a render would replace; links are never read."""
+
+    out: Path
+    desired: Mapping[str, Mapping[str, bytes]]
+
+    def changes(self, pools: tuple[str, ...], keep: frozenset[str]) -> TreeChanges:
+        return diff_tree(self.out, self.desired, pools or None, keep)
+
+    def lock_text(self, pool: PoolOutput) -> str | None:
+        return pool.source.lock_text
+
+    def file(self, path: str) -> bytes | None:
+        on_disk = self.out / path
+        links = (on_disk, *on_disk.parents[: path.count("/")])
+        return None if any(p.is_symlink() for p in links) or not on_disk.is_file() else on_disk.read_bytes()
+
+    def unit_heads(self, pool: str) -> Iterator[bytes]:
+        """The head of each unit manifest of the pool, enough for a Pod's template hash."""
+        folder = self.out / pool
+        if folder.is_symlink() or not folder.is_dir():
+            return
+        for manifest in sorted(folder.glob(f"*/{MANIFEST}")):
+            if not manifest.is_symlink():
+                with manifest.open("rb") as handle:
+                    yield handle.read(_HEAD)
+
+    def delivery_files(self) -> dict[str, bytes]:
+        """rendered/_delivery/'s files, by relative path; links, files that are not fleetgen's and files that
+        cannot be read are left out (render refuses to touch them anyway, and says why)."""
+        root = self.out / DELIVERY_FOLDER
+        found: dict[str, bytes] = {}
+        if root.is_symlink() or not root.is_dir():
+            return found
+        for directory, _, files in os.walk(root):
+            for name in files:
+                path = Path(directory, name)
+                try:
+                    data = b"" if path.is_symlink() or not path.is_file() else path.read_bytes()
+                except OSError:
+                    continue
+                if data.startswith(OWNED_MARKER):
+                    found[path.relative_to(root).as_posix()] = data
+        return found
+
+
+def delivery_changes(compiled: Compiled, before: Before, pools: tuple[str, ...]) -> DeliveryPlan:
+    """The delivery objects before (on disk, or at a revision) against the render's; a --pool run leaves
+    them alone."""
     if pools:
         return DeliveryPlan()
     served = {record.name: Served(record.servers, record.units) for record in compiled.records}
-    return delivery_plan(_delivery_on_disk(out), compiled.delivery, served)
-
-
-def _delivery_on_disk(out: Path) -> dict[str, bytes]:
-    """rendered/_delivery/'s files, by relative path; links, files that are not fleetgen's and files that
-    cannot be read are left out (render refuses to touch them anyway, and says why)."""
-    root = out / DELIVERY_FOLDER
-    found: dict[str, bytes] = {}
-    if root.is_symlink() or not root.is_dir():
-        return found
-    for directory, _, files in os.walk(root):
-        for name in files:
-            path = Path(directory, name)
-            try:
-                data = b"" if path.is_symlink() or not path.is_file() else path.read_bytes()
-            except OSError:
-                continue
-            if data.startswith(OWNED_MARKER):
-                found[path.relative_to(root).as_posix()] = data
-    return found
+    return delivery_plan(before.delivery_files(), compiled.delivery, served)
 
 
 def delivery_removals(compiled: Compiled, settings: Settings, allowed: bool) -> list[Diagnostic]:
     """Errors, one per pool whose servers the render would take down by removing its delivery objects;
     warnings instead when the removal is `allowed`."""
-    plan = delivery_changes(compiled, settings.out, settings.pools)
+    plan = delivery_changes(compiled, OnDisk(settings.out, {}), settings.pools)
     places = {takedown.pool: _removal_place(compiled, settings, takedown) for takedown in plan.takedowns}
     return removal_diagnostics(plan, places, allowed)
 
@@ -127,16 +173,21 @@ def _removal_place(compiled: Compiled, settings: Settings, takedown: Takedown) -
     return gitops.document.path, *gitops.document.position(setting, key=not takedown.moved_to)
 
 
-def describe(compiled: Compiled, out: Path, pools: tuple[str, ...]) -> list[PoolPlan]:
-    """A plan per pool, by name, with its delivery objects added, changed and removed; a pool the stamp
-    vouches for is unchanged but for those, as its record tells; a pool folder deleted has a plan too."""
-    changes = diff_tree(out, desired_tree(compiled), pools or None, compiled.reused)
+def describe(
+    compiled: Compiled, out: Path, pools: tuple[str, ...], base: revision.Revision | None = None
+) -> list[PoolPlan]:
+    """A plan per pool, by name, against the files on disk, or against those of the git revision `base`, with
+    its delivery objects added, changed and removed; a pool the stamp vouches for is unchanged but for those,
+    as its record tells; a pool folder deleted has a plan too."""
+    desired = desired_tree(compiled)
+    before: Before = OnDisk(out, desired) if base is None else revision.AtRevision(base, desired)
+    changes = before.changes(pools, compiled.reused)
     touched = [*changes.written, *changes.removed]
     records = {record.name: record for record in compiled.records}
     plans = [_unchanged(record) for name, record in records.items() if name in compiled.reused]
     for pool in compiled.pools:
         record = records[pool.name]
-        previous = parse_lock(pool.source.lock_text or "").entries
+        previous = parse_lock(before.lock_text(pool) or "").entries
         new_hashes = {fleet.name: template_hash(pool.source, fleet) for fleet in pool.source.fleets}
         files = [path for path in touched if path.split("/", 1)[0] == pool.name]
         plans.append(
@@ -144,15 +195,15 @@ def describe(compiled: Compiled, out: Path, pools: tuple[str, ...]) -> list[Pool
                 pool.name,
                 pool.allocation.servers,
                 previous,
-                _rendered_hashes(out / pool.name),
+                _template_hashes(before.unit_heads(pool.name)),
                 new_hashes,
                 files,
                 record.usage,
-                _firewall_plan(pool, out),
+                _firewall_plan(pool, before),
                 record.pod_security,
             )
         )
-    delivery = delivery_changes(compiled, out, pools)
+    delivery = delivery_changes(compiled, before, pools)
     gone = {path.split("/", 1)[0] for path in touched} | set(delivery.pools)
     plans += [_gone(name, touched) for name in sorted(gone - records.keys() - {DELIVERY_FOLDER, ""})]
     return sorted((_with_delivery(plan, delivery) for plan in plans), key=_plan_pool)
@@ -178,30 +229,20 @@ def _with_delivery(plan: PoolPlan, delivery: DeliveryPlan) -> PoolPlan:
     return replace(plan, delivery=delivery.lines(plan.pool), takedown=takedown.notice() if takedown else "")
 
 
-def _rendered_hashes(folder: Path) -> dict[str, str]:
-    """fleet -> template hash, read from the Pods on disk (first Pod of each unit is enough)."""
+def _template_hashes(heads: Iterable[bytes]) -> dict[str, str]:
+    """fleet -> template hash, read from the Pods of each unit manifest's head (its first Pod is enough)."""
     hashes: dict[str, str] = {}
-    if folder.is_symlink() or not folder.is_dir():
-        return hashes
-    for manifest in sorted(folder.glob(f"*/{MANIFEST}")):
-        if manifest.is_symlink():
-            continue
-        with manifest.open("rb") as handle:
-            head = handle.read(64 * 1024)
-        match = _HASH_LINE.search(head)
+    for head in heads:
+        match = _HASH_LINE.search(head[:_HEAD])
         if match:
             hashes.setdefault(match.group(1).decode(), match.group(2).decode())
     return hashes
 
 
-def _firewall_plan(pool: PoolOutput, out: Path) -> FirewallPlan:
-    """The pool's network manifest on disk (unless missing or behind a link) against the new one."""
+def _firewall_plan(pool: PoolOutput, before: Before) -> FirewallPlan:
+    """The pool's network manifest before (unless missing or behind a link) against the new one."""
     path = f"{NETWORK_UNIT}/{MANIFEST}"
-    folder = out / pool.name
-    on_disk = folder / path
-    links = (folder, on_disk.parent, on_disk)
-    old = None if any(p.is_symlink() for p in links) or not on_disk.is_file() else on_disk.read_bytes()
-    return firewall_plan(pool.source, pool.allocation, old, pool.files.get(path))
+    return firewall_plan(pool.source, pool.allocation, before.file(f"{pool.name}/{path}"), pool.files.get(path))
 
 
 def endpoint_rows(compiled: Compiled, fleets: tuple[str, ...]) -> list[dict]:
