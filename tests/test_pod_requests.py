@@ -9,22 +9,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from test_render import snapshot_of
-from test_validate import assert_printed
+from test_validate import POOL, assert_printed
 
 from generator.cli import cli
 
 Mi = 2**20
-POOL = """\
-apiVersion: fleetgen.dev/v1alpha1
-kind: NodePool
-metadata:
-  name: pool-a
-spec:
-  nodes:
-    - name: node-1
-      address: 203.0.113.1
-      capacity: {cpu: "64", memory: 64Gi}
-"""
 FLEET = """\
 apiVersion: fleetgen.dev/v1alpha1
 kind: Fleet
@@ -134,7 +123,7 @@ def test_a_server_uses_what_the_scheduler_counts(fleets: Path, pod_spec: str, ex
 
 def test_pod_level_requests_keep_servers_off_a_node_they_do_not_fit(fleets: Path) -> None:
     """The issue's case: ten servers asking 6 CPU each at the Pod level do not fit on an 8-CPU node."""
-    write(fleets, "resources: {requests: {cpu: '6'}}\n" + SERVER, POOL.replace('cpu: "64"', 'cpu: "8"'), replicas=10)
+    write(fleets, "resources: {requests: {cpu: '6'}}\n" + SERVER, POOL.replace('cpu: "16"', 'cpu: "8"'), replicas=10)
     before = snapshot_of(fleets)
     result = CliRunner().invoke(cli, ["render", "--fleets", str(fleets), "--out", "rendered"])
     assert result.exit_code == 1, result.output
