@@ -231,3 +231,15 @@ def address_problem(value: str) -> str:
     except ValueError:
         return "must be an IPv4 or IPv6 address"
     return ""
+
+
+def canonical_address(value: str) -> str | None:
+    """One spelling per address (IPv6 compressed and lower case, an IPv4-mapped IPv6 as IPv4), so that
+    `2001:DB8:0::1` and `2001:db8::1` compare equal; None when `value` is not an address."""
+    try:
+        address = ipaddress.ip_address(value)
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return str(address.ipv4_mapped)
+    return str(address)
