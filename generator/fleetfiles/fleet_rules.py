@@ -13,6 +13,7 @@ from ..diagnostics import Diagnostic, did_you_mean
 from ..kube import api
 from ..kube.quantity import parse_quantity
 from . import pod_security
+from .image_rules import image_problems
 from .load import Document
 from .model import (
     DEFAULT_RANGE,
@@ -49,6 +50,7 @@ def fleet_problems(
     containers = container_names(spec.template)
     yield from _container_problems(fleet, document, containers)
     yield from _ports_problems(fleet, document, pool, reserved, containers)
+    yield from image_problems(fleet, document, pool)
     yield from pod_security.template_problems(spec.template, document, pool.spec.podSecurity)
 
 
