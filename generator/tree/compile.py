@@ -174,6 +174,10 @@ def _allocation_diagnostics(pool: PoolSource, allocation: Allocation) -> list[Di
     found = [warning(pool.document.path, 0, 0, f"pool {pool.name!r}: {message}") for message in allocation.warnings]
     lock = str(pool.lock_path)
     found += [warning(lock, 0, 0, f"pool {pool.name!r}: {message}") for message in allocation.lock_warnings]
+    found += [
+        warning(lock, repair.line, 1 if repair.line else 0, f"pool {pool.name!r}: {repair.message}", repair.hint)
+        for repair in allocation.lock_repairs
+    ]
     for shortfall in allocation.shortfalls:
         fleet = fleets[shortfall.fleet]
         line, column = fleet.document.position(("spec", "replicas"))
