@@ -346,6 +346,7 @@ def test_a_broken_other_pool_fails_the_render_after_the_edit_is_written(repo: Pa
     other = repo / "fleets/other"
     other.mkdir()
     pool = POOL.replace("metadata: {name: lab}", "metadata: {name: other}").replace("lab-", "other-")
+    pool = pool.replace("192.0.2.", "198.51.100.")
     (other / "pool.yaml").write_text(pool.replace('namespace: "lab"', 'namespace: "other"'))
     (other / "fleets.yaml").write_text(FLEETS.replace("replicas:    2 ", "replicas:    90 "))
     code, out, err = run("scale", "lab/alpha", "3")

@@ -619,9 +619,9 @@ FLEET_CASES = [
 
 YAML_CASES = [
     case("syntax-error", "fleet.yaml", "replicas: 2", "replicas: [2",
-         "fleet.yaml:7:13", "YAML syntax error: while parsing a flow sequence"),
+         "fleet.yaml:7:13", "YAML syntax error: the '[' opened at line 6, column 13 is not closed"),
     case("syntax-error-indentation", "fleet.yaml", "  scheduling: Packed", " scheduling: Packed",
-         "fleet.yaml:7:2", "YAML syntax error: while parsing a block mapping did not find expected key"),
+         "fleet.yaml:7:2", "YAML syntax error: this line is indented 1 space"),
     case("tab-indentation", "fleet.yaml", "  scheduling: Packed", "\tscheduling: Packed",
          "fleet.yaml:7:1", "YAML syntax error"),
     case("duplicate-key", "fleet.yaml", "  scheduling: Packed", "  scheduling: Packed\n  replicas: 3",

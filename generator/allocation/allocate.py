@@ -30,7 +30,7 @@ import heapq
 from collections.abc import Mapping
 from itertools import islice
 
-from .keep_locked import keep_locked
+from .keep_locked import keep_locked, lock_repairs
 from .lock import STATIC_RANGE, LockedPort, LockedServer
 from .pool_state import FleetPlan, NodeState, PoolState, book, draw_number, fleet_plan, room_for
 from .shortfall import shortfall, usage_warnings
@@ -43,14 +43,15 @@ def allocate(pool: PoolSpec, previous: Mapping[tuple[str, int], LockedServer]) -
     plans = {fleet.name: fleet_plan(fleet, state) for fleet in sorted(pool.fleets, key=lambda f: f.name)}
     if len(plans) != len(pool.fleets):
         raise ValueError(f"internal error: pool {pool.name} lists a fleet name twice")
-    servers, warnings = keep_locked(state, plans, previous)
+    servers, warnings, flaws = keep_locked(state, plans, previous)
     for name, plan in plans.items():
         _place_fleet(state, plan, servers[name])
     shortfalls = tuple(
         shortfall(state, plan, servers[name]) for name, plan in plans.items() if len(servers[name]) < plan.spec.replicas
     )
     ordered = tuple(server for name in plans for server in _by_ordinal(servers[name]))
-    return Allocation(pool.name, ordered, shortfalls, tuple(usage_warnings(state)), tuple(warnings))
+    repairs = lock_repairs(flaws, servers)
+    return Allocation(pool.name, ordered, shortfalls, tuple(usage_warnings(state)), tuple(warnings), repairs)
 
 
 def _place_fleet(pool: PoolState, plan: FleetPlan, out: dict[int, Server]) -> None:

@@ -1,7 +1,9 @@
 """Keep locked: rule 1 of the allocator, the servers that stay where the previous lock put them.
 
 All kept numbers are claimed before any is drawn, so a kept server never loses its number to a newcomer;
-servers that no longer fit move off in a fixed order (fleets by name, highest ordinal first).
+servers that no longer fit move off in a fixed order (fleets by name, highest ordinal first). A kept
+number that the lock gives twice on one node, or that lies outside its range, is a lock fleetgen never
+wrote: the server gets another number, and the repair is reported with the lock line and what moved.
 """
 
 from __future__ import annotations
@@ -11,7 +13,17 @@ from dataclasses import dataclass
 
 from .lock import LOCK_FILENAME, LockedPort, LockedServer
 from .pool_state import Candidates, FleetPlan, NodeState, PoolState, PortPlan, book
-from .spec import RESOURCE_CPU, RESOURCE_MEMORY, RESOURCE_PODS, Server, plural
+from .spec import RESOURCE_CPU, RESOURCE_MEMORY, RESOURCE_PODS, LockRepair, Server, plural
+
+HINT_CLASH = (
+    "fleetgen never writes two servers on one number of a node: was the lock edited by hand, or merged? "
+    "The lock render writes holds the repair; review it with `fleetgen plan` and commit it"
+)
+HINT_BOUNDS = (
+    "the pool's portRanges or reservedPorts no longer allow the number (or the lock was edited by hand); "
+    "the lock render writes holds the repair"
+)
+Flaw = tuple[LockedServer, str, bool]  # a lock entry, what is impossible about one of its numbers, a clash?
 
 # Rule 1: keep what the lock says
 
@@ -28,23 +40,27 @@ class _Kept:
 
 def keep_locked(
     pool: PoolState, plans: Mapping[str, FleetPlan], previous: Mapping[tuple[str, int], LockedServer]
-) -> tuple[dict[str, dict[int, Server]], list[str]]:
-    """Servers that stay where the lock put them; all kept numbers are claimed before any is drawn."""
+) -> tuple[dict[str, dict[int, Server]], list[str], list[Flaw]]:
+    """Servers that stay where the lock put them; all kept numbers are claimed before any is drawn. Also the
+    warnings about entries dropped, and the flaws of entries kept whose numbers could not all be."""
     staying, warnings = _stayers(pool, plans, previous)
     kept: dict[str, dict[int, Server]] = {name: {} for name in plans}
     unfinished: list[_Kept] = []
+    flaws: list[Flaw] = []
+    holders = _Holders(pool, staying)
     for plan, entry, node in staying:
         server = _admit(pool, plan, entry, node)
         if isinstance(server, Server):
             kept[entry.fleet][entry.ordinal] = server
         else:
             unfinished.append(server)
+            flaws += _flaws(pool, server, entry, holders)
     for server in unfinished:
         if _complete(pool, server):
             host_ports = tuple(zip(server.plan.names, server.numbers, strict=True))
             name = server.plan.spec.name
             kept[name][server.ordinal] = Server(name, server.ordinal, server.node.name, host_ports)  # type: ignore[arg-type]
-    return kept, warnings
+    return kept, warnings, flaws
 
 
 _Stayer = tuple[FleetPlan, LockedServer, NodeState]
@@ -210,3 +226,88 @@ def _evict(pool: PoolState, kept: _Kept) -> None:
         if number is not None:
             pool.release(kept.node, number, port.meter)
     book(kept.node, kept.plan.spec, -1)
+
+
+# Lock entries in a state fleetgen never writes: repaired, and said so
+
+
+class _Holders:
+    """Which lock entry (and port) first claims each kept number of a node; built only once a lock turns out
+    to give one number twice, since a lock fleetgen wrote never does."""
+
+    def __init__(self, pool: PoolState, staying: list[_Stayer]) -> None:
+        self._pool, self._staying = pool, staying
+        self._first: dict[tuple[int, int], tuple[LockedServer, str]] | None = None
+
+    def of(self, node: NodeState, number: int) -> tuple[LockedServer, str]:
+        if self._first is None:
+            self._first = {}
+            for plan, entry, stayer_node in self._staying:
+                numbers, _ = _candidates(self._pool, plan, entry.ports)
+                for name, candidate in zip(plan.names, numbers, strict=True):
+                    if candidate is not None:
+                        self._first.setdefault((stayer_node.index, candidate), (entry, name))
+        return self._first[node.index, number]
+
+
+def _flaws(pool: PoolState, kept: _Kept, entry: LockedServer, holders: _Holders) -> list[Flaw]:
+    """Why numbers of a kept server whose spec is unchanged could not be kept (a changed spec is no flaw)."""
+    candidates, _ = _candidates(pool, kept.plan, entry.ports)
+    held = {port.name: port for port in entry.ports}
+    found: list[Flaw] = []
+    for port, candidate, number in zip(kept.plan.ports, candidates, kept.numbers, strict=True):
+        if candidate is not None and number is None:
+            other, other_port = holders.of(kept.node, candidate)
+            who = f"its own port {other_port}" if other is entry else f"{_server(other)}{_on_line(other)}"
+            found.append((entry, f"port {port.name} {candidate} on node {kept.node.name} is held by {who} too", True))
+        elif candidate is None:
+            problem = _out_of_bounds(pool, port, held.get(port.name))
+            if problem is not None:
+                found.append((entry, problem, False))
+    return found
+
+
+def _out_of_bounds(pool: PoolState, port: PortPlan, locked: LockedPort | None) -> str | None:
+    if locked is None or port.static is not None or port.range not in pool.bounds:
+        return None
+    if (locked.policy, locked.protocol, locked.range) != (port.policy, port.protocol, port.range):
+        return None  # the port's spec changed: a new number is the rule, not a repair
+    number, (low, high) = locked.host_port, pool.bounds[port.range]
+    if not low <= number <= high:
+        return f"port {port.name} {number} is outside range {port.range} ({low}-{high})"
+    if number in pool.reserved_in_ranges:
+        return f"port {port.name} {number} is one of the pool's reservedPorts"
+    return None
+
+
+def lock_repairs(flaws: list[Flaw], placed: Mapping[str, Mapping[int, Server]]) -> tuple[LockRepair, ...]:
+    """One repair per flawed lock line, in lock order: what was wrong, and where the server is now."""
+    by_entry: dict[tuple[str, int], list[Flaw]] = {}
+    for flaw in flaws:
+        by_entry.setdefault((flaw[0].fleet, flaw[0].ordinal), []).append(flaw)
+    repairs = []
+    for found in by_entry.values():
+        entry = found[0][0]
+        problems = "; ".join(problem for _, problem, _ in found)
+        moved = _moved(entry, placed[entry.fleet].get(entry.ordinal))
+        hint = HINT_CLASH if any(clash for _, _, clash in found) else HINT_BOUNDS
+        repairs.append(LockRepair(entry.line, f"{_server(entry)}: {problems}; {moved}", hint))
+    return tuple(repairs)
+
+
+def _moved(entry: LockedServer, server: Server | None) -> str:
+    if server is None:
+        return "it is not placed (see the capacity error)"
+    old = {port.name: port.host_port for port in entry.ports}
+    ports = ", ".join(f"{name} {old[name]} -> {n}" for name, n in server.host_ports if old.get(name, n) != n)
+    if server.node == entry.node:
+        return f"renumbered on node {server.node}: {ports}"
+    return f"moved from node {entry.node} to {server.node}" + (f": {ports}" if ports else "")
+
+
+def _server(entry: LockedServer) -> str:
+    return f"{entry.fleet}-{entry.ordinal}"
+
+
+def _on_line(entry: LockedServer) -> str:
+    return f" (line {entry.line})" if entry.line else ""

@@ -105,6 +105,16 @@ class Shortfall:
 
 
 @dataclass(frozen=True, slots=True)
+class LockRepair:
+    """A lock line whose numbers the allocator could not keep although their spec is unchanged: two servers
+    on one number of a node, a number outside its range or reserved. Says what was wrong and what moved."""
+
+    line: int  # 1-based line of the server's entry in the lock; 0 if unknown
+    message: str
+    hint: str
+
+
+@dataclass(frozen=True, slots=True)
 class Allocation:
     """The allocator's answer for one pool; servers sorted by (fleet, ordinal)."""
 
@@ -113,6 +123,7 @@ class Allocation:
     shortfalls: tuple[Shortfall, ...]
     warnings: tuple[str, ...]  # about the pool as placed (use above USAGE_WARNING_PERCENT)
     lock_warnings: tuple[str, ...] = ()  # about the previous lock (entries dropped): gone once it is rewritten
+    lock_repairs: tuple[LockRepair, ...] = ()  # lock lines in a state fleetgen never writes, and what moved
 
 
 def ports_resource(range_name: str) -> str:

@@ -13,6 +13,7 @@ from ..diagnostics import Diagnostic, did_you_mean
 from ..kube import api
 from ..kube.quantity import parse_quantity
 from . import pod_security
+from .image_rules import image_problems
 from .load import Document
 from .model import (
     DEFAULT_RANGE,
@@ -59,6 +60,7 @@ def fleet_problems(
     containers = container_names(spec.template)
     yield from _container_problems(fleet, document, containers)
     yield from _ports_problems(fleet, document, pool, reserved, containers)
+    yield from image_problems(fleet, document, pool)
     yield from pod_security.template_problems(spec.template, document, pool.spec.podSecurity)
 
 
@@ -82,14 +84,24 @@ def _template_shape_problems(template: dict[str, Any], document: Document, base:
             if any(not isinstance(port, dict) for port in container.get("ports") or []):
                 found.append(document.error((*path, "ports"), "every port must be a mapping"))
             found += _quantity_problems(container.get("resources") or {}, document, (*path, "resources"))
+    found += _quantity_problems(spec.get("resources") or {}, document, (*base, "spec", "resources"))
+    found += _resource_list_problems(spec.get("overhead") or {}, document, (*base, "spec", "overhead"))
     return found
 
 
 def _quantity_problems(resources: dict[str, Any], document: Document, path: tuple) -> list[Diagnostic]:
+    """Requests and limits the allocator could not count."""
     return [
-        document.error((*path, kind, name), f"{name} {value!r} is not a Kubernetes quantity", "write e.g. 500m or 2Gi")
+        problem
         for kind in ("requests", "limits")
-        for name, value in sorted((resources.get(kind) or {}).items())
+        for problem in _resource_list_problems(resources.get(kind) or {}, document, (*path, kind))
+    ]
+
+
+def _resource_list_problems(amounts: dict[str, Any], document: Document, path: tuple) -> list[Diagnostic]:
+    return [
+        document.error((*path, name), f"{name} {value!r} is not a Kubernetes quantity", "write e.g. 500m or 2Gi")
+        for name, value in sorted(amounts.items())
         if parse_quantity(value) is None
     ]
 
@@ -252,7 +264,7 @@ def _template_problems(fleet: Fleet, document: Document, version: str) -> Iterat
     template = fleet.spec.template
     base = ("spec", "template")
     problems = [
-        document.error((*base, *p.path), p.message, p.hint, key=p.message.startswith("unknown field"))
+        document.error((*base, *p.path), p.message, _schema_hint(p), key=p.message.startswith("unknown field"))
         for p in api.schema_problems(template, "podtemplatespec-v1.json", version)
     ]
     problems = problems or _template_shape_problems(template, document, base)
@@ -293,6 +305,13 @@ def _null_problems(value: Any, document: Document, path: tuple) -> Iterator[Diag
             )
         else:
             yield from _null_problems(item, document, (*path, key))
+
+
+def _schema_hint(problem: api.SchemaProblem) -> str:
+    """The schema's hint, but for a field that only newer Kubernetes versions know."""
+    if problem.path == ("spec", "resources") and problem.message.startswith("unknown field"):
+        return "pod-level resources need Kubernetes 1.32 or later: pass --kubernetes-version 1.32 or newer"
+    return problem.hint
 
 
 def _template_spec_problems(spec: dict[str, Any], document: Document, base: tuple) -> Iterator[Diagnostic]:

@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from ..diagnostics import Diagnostic, error, warning
+from .yaml_errors import explain
 
 POOL_FILE = "pool.yaml"
 LOCK_FILE = "allocations.lock"
@@ -197,7 +198,7 @@ def parse_documents(display: str, text: str) -> tuple[list[Document], list[Diagn
     try:
         roots = list(yaml.compose_all(text, Loader=_LOADER))
     except yaml.MarkedYAMLError as problem:
-        return [], [_syntax_error(display, problem)]
+        return [], [_syntax_error(display, text, problem)]
     except yaml.YAMLError as problem:
         return [], [error(display, 0, 0, f"YAML error: {problem}")]
     for index, root in enumerate(roots):
@@ -215,11 +216,12 @@ def parse_documents(display: str, text: str) -> tuple[list[Document], list[Diagn
     return documents, []
 
 
-def _syntax_error(display: str, problem: yaml.MarkedYAMLError) -> Diagnostic:
+def _syntax_error(display: str, text: str, problem: yaml.MarkedYAMLError) -> Diagnostic:
+    """At the parser's position, in fleetgen's words for the common mistakes."""
     mark = problem.problem_mark or problem.context_mark
     line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
-    message = "YAML syntax error: " + " ".join(part for part in (problem.context, problem.problem) if part)
-    return error(display, line, column, message, "check the indentation and quoting around this place")
+    message, hint = explain(problem, text)
+    return error(display, line, column, message, hint)
 
 
 class _Builder:

@@ -140,6 +140,12 @@ class Firewall(Strict):
     )
 
 
+class Images(Strict):
+    requireDigest: bool = Field(
+        False, description="Every container image must be pinned by digest (image@sha256:<64 hex digits>)."
+    )
+
+
 class NodePoolSpec(Strict):
     namespace: str = Field("default", description="Namespace of the pool's objects.")
     cluster: str | None = Field(None, description="Destination cluster name for Argo CD or Flux.")
@@ -177,6 +183,7 @@ class NodePoolSpec(Strict):
     manageNamespace: bool = Field(
         False, description="Render the namespace with its Pod Security labels (else plan prints them)."
     )
+    images: Images = Field(default_factory=Images, description="What every fleet of the pool must do with its images.")
 
 
 class NodePool(Strict):
@@ -202,6 +209,9 @@ class FleetSpec(Strict):
     nodeSelector: dict[str, str] = Field(default_factory=dict, description="Node labels a host must carry.")
     container: str | None = Field(None, description="The game-server container; required with several.")
     ports: list[Port] = Field(default_factory=list)
+    images: Images = Field(
+        default_factory=Images, description="What this fleet must do with its images, on top of the pool's rule."
+    )
     template: dict[str, Any] = Field(description="A Kubernetes PodTemplateSpec.")
 
 

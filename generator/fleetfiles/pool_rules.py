@@ -110,6 +110,7 @@ def reserved_spans(pool: NodePool, field: str = "reservedPorts") -> Iterator[tup
 
 def _node_problems(pool: NodePool, document: Document) -> Iterator[Diagnostic]:
     seen: dict[str, int] = {}
+    addresses: dict[str, int] = {}
     for index, node in enumerate(pool.spec.nodes):
         path = ("spec", "nodes", index)
         problem = api.dns1123_subdomain_problem(node.name)
@@ -120,14 +121,35 @@ def _node_problems(pool: NodePool, document: Document) -> Iterator[Diagnostic]:
                 (*path, "name"), f"node {node.name!r} is listed twice (first as nodes[{seen[node.name]}])"
             )
         seen.setdefault(node.name, index)
-        if api.address_problem(node.address):
+        address = api.canonical_address(node.address)
+        if address is None:
             yield document.error(
                 (*path, "address"),
                 f"address {node.address!r} is not an IPv4 or IPv6 address",
                 "give the external address clients dial, e.g. 203.0.113.10 or 2001:db8::10",
             )
+        elif address in addresses:
+            first = addresses[address]
+            other = pool.spec.nodes[first].name
+            yield shared_address(document, path, node.name, document, ("spec", "nodes", first), other)
+        else:
+            addresses[address] = index
         yield from label_problems(document, (*path, "labels"), node.labels)
         yield from _capacity_problems(document, (*path, "capacity"), node.capacity)
+
+
+def shared_address(
+    document: Document, path: tuple, name: str, other: Document, other_path: tuple, other_name: str, pool: str = ""
+) -> Diagnostic:
+    """Two nodes that clients reach at one address: their servers' `address:port` endpoints would clash."""
+    line, column = other.position((*other_path, "address"))
+    where = f" of pool {pool!r}" if pool else ""
+    return document.error(
+        (*path, "address"),
+        f"node {name!r} has the address of node {other_name!r}{where} ({other.path}:{line}:{column}): "
+        "their servers would hand out the same address:port endpoints",
+        "give each node the external address that reaches it and no other node",
+    )
 
 
 def _capacity_problems(document: Document, path: tuple, capacity: Any) -> Iterator[Diagnostic]:

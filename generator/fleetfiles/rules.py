@@ -7,20 +7,21 @@ carries `file:line:column`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..diagnostics import Diagnostic, error
+from ..kube import api
 from ..kube.quantity import parse_quantity, to_bytes, to_millicores
 from ..kube.requests import effective_requests
 from . import pod_security
 from .fleet_rules import container_names, fleet_problems
 from .load import Document, Loaded, PoolFolder
-from .model import Fleet, NodePool
+from .model import Fleet, Node, NodePool
 from .parse import parse_document
-from .pool_rules import pool_problems, reserved_spans
+from .pool_rules import pool_problems, reserved_spans, shared_address
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,18 +183,24 @@ def _fleet_source(fleet: Fleet, document: Document) -> FleetSource:
 
 
 def _cross_pool_problems(pools: list[PoolSource]) -> Iterator[Diagnostic]:
-    node_home: dict[str, tuple[PoolSource, int]] = {}
-    for pool in pools:
-        for index, node in enumerate(pool.model.spec.nodes):
-            if node.name in node_home and node_home[node.name][0] is not pool:
-                other, other_index = node_home[node.name]
-                line, _ = other.document.position(("spec", "nodes", other_index, "name"))
-                yield pool.document.error(
-                    ("spec", "nodes", index, "name"),
-                    f"node {node.name!r} already belongs to pool {other.name!r} ({other.document.path}:{line})",
-                    "a node belongs to one pool only",
-                )
-            node_home.setdefault(node.name, (pool, index))
+    for pool, index, other, other_index in _nodes_in_two_pools(pools, _node_name):
+        line, _ = other.document.position(("spec", "nodes", other_index, "name"))
+        name = pool.model.spec.nodes[index].name
+        yield pool.document.error(
+            ("spec", "nodes", index, "name"),
+            f"node {name!r} already belongs to pool {other.name!r} ({other.document.path}:{line})",
+            "a node belongs to one pool only",
+        )
+    for pool, index, other, other_index in _nodes_in_two_pools(pools, _node_address):
+        yield shared_address(
+            pool.document,
+            ("spec", "nodes", index),
+            pool.model.spec.nodes[index].name,
+            other.document,
+            ("spec", "nodes", other_index),
+            other.model.spec.nodes[other_index].name,
+            other.name,
+        )
     fleet_home: dict[tuple[str | None, str, str], tuple[PoolSource, FleetSource]] = {}
     for pool in pools:
         for fleet in pool.fleets:
@@ -210,3 +217,26 @@ def _cross_pool_problems(pools: list[PoolSource]) -> Iterator[Diagnostic]:
                 )
             else:
                 fleet_home.setdefault(key, (pool, fleet))
+
+
+def _node_name(node: Node) -> str | None:
+    return node.name
+
+
+def _node_address(node: Node) -> str | None:
+    return api.canonical_address(node.address)
+
+
+def _nodes_in_two_pools(
+    pools: list[PoolSource], key: Callable[[Node], str | None]
+) -> Iterator[tuple[PoolSource, int, PoolSource, int]]:
+    """(pool, node index, other pool, its node index) for each node whose key a node of an earlier pool holds."""
+    first: dict[str, tuple[PoolSource, int]] = {}
+    for pool in pools:
+        for index, node in enumerate(pool.model.spec.nodes):
+            value = key(node)
+            if value is None:
+                continue
+            if value in first and first[value][0] is not pool:
+                yield pool, index, *first[value]
+            first.setdefault(value, (pool, index))

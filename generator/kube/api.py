@@ -244,9 +244,13 @@ def env_name_problem(name: str) -> str:
     return "" if _ENV_NAME.match(name) else "must be letters, digits, '_', '-' or '.', not starting with a digit"
 
 
-def address_problem(value: str) -> str:
+def canonical_address(value: str) -> str | None:
+    """One spelling per address (IPv6 compressed and lower case, an IPv4-mapped IPv6 as IPv4), so that
+    `2001:DB8:0::1` and `2001:db8::1` compare equal; None when `value` is not an address."""
     try:
-        ipaddress.ip_address(value)
+        address = ipaddress.ip_address(value)
     except ValueError:
-        return "must be an IPv4 or IPv6 address"
-    return ""
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return str(address.ipv4_mapped)
+    return str(address)

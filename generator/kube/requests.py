@@ -1,4 +1,15 @@
-"""A Pod's effective cpu and memory request, computed as the scheduler does."""
+"""A Pod's effective cpu and memory request, computed as the scheduler does.
+
+The rules are Kubernetes' own (`resourcehelper.PodRequests` and the Pod defaulting that runs before it):
+
+- a container's request defaults to its limit;
+- the containers' request is the larger of the app containers plus the sidecars (init containers with
+  `restartPolicy: Always`, which keep running) and the init phase's peak, where each init container runs
+  beside the sidecars started before it;
+- pod-level `spec.resources` (Kubernetes 1.32+) wins per resource: its request when set, else its limit
+  when no container states that resource at all;
+- `spec.overhead` (the RuntimeClass's cost of running the Pod) adds to the total.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +17,27 @@ from typing import Any
 
 from .quantity import parse_quantity, to_bytes, to_millicores
 
+RESOURCES = (("cpu", to_millicores), ("memory", to_bytes))
+
 
 def effective_requests(pod_spec: dict[str, Any]) -> tuple[int, int]:
-    """(millicores, bytes): the larger of the app containers plus sidecars and the init phase's peak.
+    """(millicores, bytes) the scheduler reserves on a node for one Pod of this spec."""
+    containers = _containers_request(pod_spec)
+    pod_level = pod_spec.get("resources") or {}
+    overhead = pod_spec.get("overhead") or {}
+    total = []
+    for (name, convert), from_containers in zip(RESOURCES, containers, strict=True):
+        amount = from_containers
+        if name in (pod_level.get("requests") or {}):
+            amount = _amount(pod_level["requests"][name], convert)
+        elif name in (pod_level.get("limits") or {}) and not _states(pod_spec, name):
+            amount = _amount(pod_level["limits"][name], convert)
+        total.append(amount + _amount(overhead.get(name), convert))
+    return total[0], total[1]
 
-    Sidecars (init containers with restartPolicy Always) keep running, so they add to every later
-    init container and to the app containers, as in the scheduler's resource accounting.
-    """
+
+def _containers_request(pod_spec: dict[str, Any]) -> tuple[int, int]:
+    """The larger of app containers plus sidecars and the init phase's peak."""
     sidecars = (0, 0)
     init_peak = (0, 0)
     for container in pod_spec.get("initContainers") or []:
@@ -28,13 +53,22 @@ def effective_requests(pod_spec: dict[str, Any]) -> tuple[int, int]:
     return _max(running, init_peak)
 
 
+def _states(pod_spec: dict[str, Any], resource: str) -> bool:
+    """Whether any container requests or limits `resource` (pod-level limits then do not become requests)."""
+    for group in ("initContainers", "containers"):
+        for container in pod_spec.get(group) or []:
+            resources = container.get("resources") or {}
+            if any(resource in (resources.get(kind) or {}) for kind in ("requests", "limits")):
+                return True
+    return False
+
+
 def _container_request(container: dict[str, Any]) -> tuple[int, int]:
     resources = container.get("resources") or {}
     requests = resources.get("requests") or {}
     limits = resources.get("limits") or {}
-    cpu = requests.get("cpu", limits.get("cpu"))
-    memory = requests.get("memory", limits.get("memory"))
-    return _amount(cpu, to_millicores), _amount(memory, to_bytes)
+    cpu, memory = (_amount(requests.get(name, limits.get(name)), convert) for name, convert in RESOURCES)
+    return cpu, memory
 
 
 def _amount(value: Any, convert: Any) -> int:

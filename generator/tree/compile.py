@@ -19,6 +19,7 @@ from ..allocation.usage import pool_usage
 from ..diagnostics import Diagnostic, error, warning
 from ..fleetfiles.model import MANAGED_BY_LABEL
 from ..fleetfiles.rules import PoolSource, Validated
+from ..kube.api import canonical_address
 from ..manifests.admission import admission_objects, plan_notice
 from ..manifests.delivery import GitOpsSource, delivery_files, target
 from ..manifests.firewall import firewall_objects
@@ -65,6 +66,7 @@ class PoolOutput:
             cluster=source.model.spec.cluster,
             namespace=source.model.spec.namespace,
             nodes=tuple(node.name for node in source.model.spec.nodes),
+            addresses=tuple(canonical_address(node.address) or node.address for node in source.model.spec.nodes),
             units=tuple(sorted({path.split("/", 1)[0] for path in self.files})),
             servers=len(servers),
             nodes_used=len({server.node for server in servers}),
@@ -173,6 +175,10 @@ def _allocation_diagnostics(pool: PoolSource, allocation: Allocation) -> list[Di
     found = [warning(pool.document.path, 0, 0, f"pool {pool.name!r}: {message}") for message in allocation.warnings]
     lock = str(pool.lock_path)
     found += [warning(lock, 0, 0, f"pool {pool.name!r}: {message}") for message in allocation.lock_warnings]
+    found += [
+        warning(lock, repair.line, 1 if repair.line else 0, f"pool {pool.name!r}: {repair.message}", repair.hint)
+        for repair in allocation.lock_repairs
+    ]
     for shortfall in allocation.shortfalls:
         fleet = fleets[shortfall.fleet]
         line, column = fleet.document.position(("spec", "replicas"))

@@ -22,6 +22,7 @@ class PoolRecord:
     cluster: str | None
     namespace: str
     nodes: tuple[str, ...]
+    addresses: tuple[str, ...]  # the nodes' addresses, one spelling each (kube.api.canonical_address)
     units: tuple[str, ...]
     servers: int
     nodes_used: int
@@ -42,6 +43,7 @@ class PoolRecord:
             "cluster": self.cluster,
             "namespace": self.namespace,
             "nodes": list(self.nodes),
+            "addresses": list(self.addresses),
             "units": list(self.units),
             "servers": self.servers,
             "nodes_used": self.nodes_used,
@@ -61,6 +63,7 @@ class PoolRecord:
             cluster=None if cluster is None else expect_text(cluster),
             namespace=expect_text(data["namespace"]),
             nodes=tuple(expect_text(node) for node in data["nodes"]),
+            addresses=tuple(expect_text(address) for address in data["addresses"]),
             units=tuple(expect_text(unit) for unit in data["units"]),
             servers=_number(data["servers"]),
             nodes_used=_number(data["nodes_used"]),
@@ -117,14 +120,16 @@ def _flag(value: object) -> bool:
 
 
 def pools_overlap(records: Iterable[PoolRecord]) -> bool:
-    """Whether two pools share a node or a namespace of one cluster: the rules that span pools must then read
-    both pools' files to say exactly where (reused pools are only vouched for one by one)."""
+    """Whether two pools share a node, a node address or a namespace of one cluster: the rules that span pools
+    must then read both pools' files to say exactly where (reused pools are only vouched for one by one)."""
     nodes: set[str] = set()
+    addresses: set[str] = set()
     namespaces: set[tuple[str | None, str]] = set()
     for record in records:
         place = (record.cluster, record.namespace)
-        if place in namespaces or not nodes.isdisjoint(record.nodes):
+        if place in namespaces or not nodes.isdisjoint(record.nodes) or not addresses.isdisjoint(record.addresses):
             return True
         namespaces.add(place)
         nodes.update(record.nodes)
+        addresses.update(record.addresses)
     return False
