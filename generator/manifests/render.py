@@ -31,6 +31,10 @@ RECREATE_ANNOTATIONS = {
     "kustomize.toolkit.fluxcd.io/force": "enabled",
 }
 _FIRST_KEYS = ("apiVersion", "kind", "metadata", "spec", "data", "name", "namespace")
+# Part of the template hash: bump it when fleetgen changes what it writes into every Pod, so that `plan`
+# lists the servers that a new fleetgen restarts. 2: no service account token, identity env in sidecars.
+POD_FORMAT = 2
+IDENTITY_CONTAINER_GROUPS = ("initContainers", "containers")
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +77,7 @@ def env_name(port_name: str) -> str:
 def template_hash(pool: PoolSource, fleet: FleetSource) -> str:
     """Changes exactly when every Pod of the fleet must be recreated (template, ports, pinning)."""
     inputs = {
+        "format": POD_FORMAT,
         "template": fleet.model.spec.template,
         "ports": [port.model_dump() for port in fleet.model.spec.ports],
         "container": fleet.container,
@@ -115,7 +120,11 @@ def pod_object(pool: PoolSource, fleet: FleetSource, slots: bool = True) -> dict
         spec["nodeName"] = Slot("node")
     else:
         spec["nodeSelector"] = {HOSTNAME_LABEL: Slot("node")}
-    spec["containers"] = [_container(fleet, container) for container in spec.get("containers", [])]
+    # Game servers do not call the API server: no Pod holds the namespace's token unless its template asks.
+    spec.setdefault("automountServiceAccountToken", False)
+    for group in IDENTITY_CONTAINER_GROUPS:
+        if group in spec:
+            spec[group] = [_container(fleet, container) for container in spec[group]]
     pod = {
         "apiVersion": "v1",
         "kind": "Pod",
@@ -131,19 +140,19 @@ def pod_object(pool: PoolSource, fleet: FleetSource, slots: bool = True) -> dict
 
 
 def _container(fleet: FleetSource, container: dict[str, Any]) -> dict[str, Any]:
+    """The container with the fleet ports it holds, their FLEETGEN_PORT_*, and the server's identity,
+    which every container (sidecars and init containers too) may need to report or look up its server."""
     name = container.get("name")
     ports = [port for port in fleet.model.spec.ports if (port.container or fleet.container) == name]
     result = dict(container)
     if ports:
         result["ports"] = [*container.get("ports", []), *(p for port in ports for p in _container_ports(port))]
     env = [_env(port) for port in ports if port.portPolicy != "None"]
-    if name == fleet.container:
-        env += [
-            {"name": "FLEETGEN_ADDRESS", "value": Slot("address")},
-            {"name": "FLEETGEN_SERVER", "value": Slot("server")},
-        ]
-    if env:
-        result["env"] = [*container.get("env", []), *env]
+    env += [
+        {"name": "FLEETGEN_ADDRESS", "value": Slot("address")},
+        {"name": "FLEETGEN_SERVER", "value": Slot("server")},
+    ]
+    result["env"] = [*container.get("env", []), *env]
     return result
 
 
