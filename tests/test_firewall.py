@@ -131,8 +131,8 @@ def documents(files: dict[str, bytes]) -> list[dict]:
 
 
 def pod_ports(pods: list[dict]) -> tuple[set[tuple[str, int]], set[tuple[str, int]], set[tuple[str, int]]]:
-    """(hostPorts, container ports behind them, container-only ports) of the Pods, each with its
-    protocol, read from the YAML alone."""
+    """(hostPorts, container ports behind them, container-only ports: None ports and the template's own)
+    of the Pods, each with its protocol, read from the YAML alone."""
     host, behind, container_only = set(), set(), set()
     for pod in pods:
         for port in (p for c in pod["spec"]["containers"] for p in c.get("ports", [])):
@@ -143,6 +143,23 @@ def pod_ports(pods: list[dict]) -> tuple[set[tuple[str, int]], set[tuple[str, in
             else:
                 container_only.add((protocol, port["containerPort"]))
     return host, behind, container_only
+
+
+def none_ports(fleets: Path) -> dict[str, set[tuple[str, int]]]:
+    """fleet -> its None ports with their protocols, read from the fleet files."""
+    found: dict[str, set[tuple[str, int]]] = defaultdict(set)
+    for path in sorted(fleets.glob("*/*.yaml")):
+        for doc in (d for d in yaml.safe_load_all(path.read_text()) if d and d["kind"] == "Fleet"):
+            for port in (p for p in doc["spec"].get("ports", []) if p.get("portPolicy") == "None"):
+                protocol = port.get("protocol", "UDP")
+                for each in ("TCP", "UDP") if protocol == "TCPUDP" else (protocol,):
+                    found[doc["metadata"]["name"]].add((each, port["containerPort"]))
+    return found
+
+
+def pool_none_ports(fleets: Path, pods: list[dict]) -> set[tuple[str, int]]:
+    by_fleet = none_ports(fleets)
+    return {port for pod in pods for port in by_fleet[pod["metadata"]["labels"]["fleetgen.dev/fleet"]]}
 
 
 def opened_by_output(objects: list[dict]) -> dict[str, set[tuple[str, int]]]:
@@ -160,11 +177,12 @@ def firewall_objects(files: dict[str, bytes]) -> list[dict]:
 
 def test_every_output_opens_exactly_the_ports_the_pools_servers_use(every: Compiled) -> None:
     for pool in every.pools:
-        host, behind, container_only = pod_ports([d for d in documents(pool.files) if d["kind"] == "Pod"])
+        pods = [d for d in documents(pool.files) if d["kind"] == "Pod"]
+        host, behind, _ = pod_ports(pods)
         found = openings(firewall_objects(pool.files))
         assert host and behind - host, "the examples have hostPorts and container ports behind them"
         policy = found.pop("networkPolicy")
-        assert (used(policy.ports), used(policy.internal)) == (behind, container_only)
+        assert (used(policy.ports), used(policy.internal)) == (behind, pool_none_ports(EXAMPLES, pods))
         assert {output: used(opening.ports) for output, opening in found.items()} == dict.fromkeys(HOST_OUTPUTS, host)
         assert not any(opening.internal for opening in found.values()), "cloud and host outputs open no None port"
 
@@ -251,9 +269,9 @@ def test_network_policy_default_deny_and_per_port_entries(tmp_path: Path) -> Non
             entry for policy in policies.values() for rule in policy["spec"]["ingress"] for entry in rule["ports"]
         ]
         assert entries and all("endPort" not in entry for entry in entries)
-        _, behind, container_only = pod_ports(pods)
+        _, behind, _ = pod_ports(pods)
         opening = openings(policies.values())["networkPolicy"]
-        assert (used(opening.ports), used(opening.internal)) == (behind, container_only)
+        assert (used(opening.ports), used(opening.internal)) == (behind, pool_none_ports(EXAMPLES, pods))
 
 
 def cilium_entries(files: dict[str, bytes]) -> list[dict]:
@@ -516,9 +534,9 @@ def ingress_grants(policies: list[dict], pod: dict) -> Grants:
 def test_only_ports_behind_a_host_port_face_the_source_ranges_and_none_ports_only_the_namespace(repo: Path) -> None:
     """Each Pod, read as a CNI reads the policies: every sourceRange reaches the ports of its own that carry
     a hostPort, and none but its fleet's (a Passthrough fleet's Pods share one policy, so they share its
-    numbers), never a None port, not even when another fleet exposes the same number (relay's metrics
-    port below takes community's game port); its own namespace reaches exactly its None ports; and no
-    cloud or host firewall opens a None port."""
+    numbers), never a container-only port, not even when another fleet exposes the same number (relay's
+    metrics port below takes community's game port); its own namespace reaches exactly its None ports
+    (not the template's own ports, such as a probe's); and no cloud or host firewall opens a None port."""
     fleets = repo / "fleets" / "us-east-1" / "fleets.yaml"
     metrics = "    - name: relay\n      portPolicy: Passthrough\n"
     metrics += "    - {name: metrics, portPolicy: None, containerPort: 27016, protocol: TCP}\n"
@@ -531,16 +549,18 @@ def test_only_ports_behind_a_host_port_face_the_source_ranges_and_none_ports_onl
     fleet_exposed: dict[str, set[tuple[str, int]]] = defaultdict(set)
     for pod in pods:
         fleet_exposed[pod["metadata"]["labels"]["fleetgen.dev/fleet"]] |= pod_ports([pod])[1]
+    fleet_none = none_ports(repo / "fleets")
+    assert fleet_none == {"community": {("TCP", 9100)}, "relay": {("TCP", 27016)}}
     for pod in pods:
         _, behind, container_only = pod_ports([pod])
+        fleet = pod["metadata"]["labels"]["fleetgen.dev/fleet"]
         grants = ingress_grants(policies, pod)
         namespace = f"namespace {pod['metadata']['namespace']}"
-        assert grants.pop(namespace, set()) == container_only, pod["metadata"]["name"]
+        assert grants.pop(namespace, set()) == fleet_none.get(fleet, set()), pod["metadata"]["name"]
         assert set(grants) == {"0.0.0.0/0", "::/0"}
         for reached in grants.values():
-            assert behind <= reached <= fleet_exposed[pod["metadata"]["labels"]["fleetgen.dev/fleet"]]
-            assert not reached & container_only, pod["metadata"]["name"]
-    assert sum(bool(pod_ports([pod])[2]) for pod in pods) == 5, "community's and relay's Pods have None ports"
+            assert behind <= reached <= fleet_exposed[fleet]
+            assert not reached & container_only, "neither a None port nor the template's own ports"
     outside = openings(o for o in objects if o["kind"] != "NetworkPolicy")
     assert set(outside) == set(HOST_OUTPUTS)
     assert all(not {("TCP", 9100), ("TCP", 27016)} & used(o.ports) for o in outside.values())

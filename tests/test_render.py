@@ -121,7 +121,7 @@ def test_pods_carry_labels_annotations_env_and_pinning(repo: Path) -> None:
     server, relay = casual["spec"]["containers"]
     env = {e["name"]: e["value"] for e in server["env"]}
     assert env["FLEETGEN_ADDRESS"] == address and env["FLEETGEN_SERVER"] == "casual-0"
-    assert env["FLEETGEN_PORT_GAME"] == str(server["ports"][0]["hostPort"])
+    assert env["FLEETGEN_PORT_GAME"] == str({p["name"]: p for p in server["ports"]}["game"]["hostPort"])
     voice = {p["name"]: p for p in relay["ports"]}
     assert voice["voice-tcp"]["hostPort"] == voice["voice-udp"]["hostPort"]
     assert {voice["voice-tcp"]["protocol"], voice["voice-udp"]["protocol"]} == {"TCP", "UDP"}
@@ -129,7 +129,7 @@ def test_pods_carry_labels_annotations_env_and_pinning(repo: Path) -> None:
     assert node != "fra-gs-04", "a cordoned node gets no servers"
     relay_pod = pods["relay-0"]
     assert relay_pod["spec"]["nodeName"].startswith("ip-10-0-")
-    port = relay_pod["spec"]["containers"][0]["ports"][0]
+    port = {p["name"]: p for p in relay_pod["spec"]["containers"][0]["ports"]}["relay"]
     assert port["containerPort"] == port["hostPort"], "Passthrough: containerPort equals hostPort"
     community = pods["community-0"]["spec"]["containers"][0]["ports"]
     assert {p["name"]: p.get("hostPort") for p in community}["rcon"] == 27015
