@@ -11,19 +11,28 @@ from typing import Any
 
 from ..diagnostics import Diagnostic, did_you_mean
 from ..kube import api
+from ..kube.podchecks import scopes
 from ..kube.quantity import parse_quantity
 from . import pod_security
 from .load import Document
 from .model import (
+    ADDRESS_ENV,
     DEFAULT_RANGE,
     MANAGED_BY_LABEL,
     NUMBERED_POLICIES,
     RESERVED_LABEL_PREFIX,
+    SERVER_ENV,
     Fleet,
     NodePool,
     Port,
+    port_env_name,
 )
 from .pool_rules import label_problems, name_problems, port_number_problem
+
+ENV_HINT = (
+    f"remove it: fleetgen gives every container {SERVER_ENV} and {ADDRESS_ENV}, "
+    "and FLEETGEN_PORT_<NAME> for each port it holds"
+)
 
 
 def fleet_problems(
@@ -49,6 +58,7 @@ def fleet_problems(
     containers = container_names(spec.template)
     yield from _container_problems(fleet, document, containers)
     yield from _ports_problems(fleet, document, pool, reserved, containers)
+    yield from _env_problems(fleet, document)
     yield from pod_security.template_problems(spec.template, document, pool.spec.podSecurity)
 
 
@@ -73,6 +83,28 @@ def _template_shape_problems(template: dict[str, Any], document: Document, base:
                 found.append(document.error((*path, "ports"), "every port must be a mapping"))
             found += _quantity_problems(container.get("resources") or {}, document, (*path, "resources"))
     return found
+
+
+def _env_problems(fleet: Fleet, document: Document) -> Iterator[Diagnostic]:
+    """A name fleetgen sets, set again by the template, would be ambiguous, and server-side apply (Flux,
+    Argo CD's server-side diff) refuses a container whose env repeats a name."""
+    reserved = {
+        SERVER_ENV: None,
+        ADDRESS_ENV: None,
+        **{port_env_name(port.name): port.name for port in fleet.spec.ports},
+    }
+    for base, container in scopes(fleet.spec.template, containers=True):
+        for index, entry in enumerate(container.get("env") or []):
+            name = entry.get("name") if isinstance(entry, dict) else None
+            if name not in reserved:
+                continue
+            port = reserved[name]
+            message = (
+                f"env {name} is set by fleetgen in every container"
+                if port is None
+                else f"env {name} is reserved for the hostPort of fleet port {port!r}"
+            )
+            yield document.error(("spec", "template", *base, "env", index, "name"), message, ENV_HINT)
 
 
 def _quantity_problems(resources: dict[str, Any], document: Document, path: tuple) -> list[Diagnostic]:

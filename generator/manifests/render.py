@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..allocation.spec import Allocation, Server
-from ..fleetfiles.model import HOSTNAME_LABEL, MANAGED_BY_LABEL, Port
+from ..fleetfiles.model import ADDRESS_ENV, HOSTNAME_LABEL, MANAGED_BY_LABEL, SERVER_ENV, Port, port_env_name
 from ..fleetfiles.rules import FleetSource, PoolSource
 from .emit import Slot, Template, compile_template, emit_all
 
@@ -68,10 +68,6 @@ def canonical(value: Any) -> Any:
     if isinstance(value, list):
         return [canonical(item) for item in value]
     return value
-
-
-def env_name(port_name: str) -> str:
-    return "FLEETGEN_PORT_" + port_name.upper().replace("-", "_")
 
 
 def template_hash(pool: PoolSource, fleet: FleetSource) -> str:
@@ -149,15 +145,15 @@ def _container(fleet: FleetSource, container: dict[str, Any]) -> dict[str, Any]:
         result["ports"] = [*container.get("ports", []), *(p for port in ports for p in _container_ports(port))]
     env = [_env(port) for port in ports if port.portPolicy != "None"]
     env += [
-        {"name": "FLEETGEN_ADDRESS", "value": Slot("address")},
-        {"name": "FLEETGEN_SERVER", "value": Slot("server")},
+        {"name": ADDRESS_ENV, "value": Slot("address")},
+        {"name": SERVER_ENV, "value": Slot("server")},
     ]
     result["env"] = [*container.get("env", []), *env]
     return result
 
 
 def _env(port: Port) -> dict[str, Any]:
-    return {"name": env_name(port.name), "value": Slot(f"env:{port.name}")}
+    return {"name": port_env_name(port.name), "value": Slot(f"env:{port.name}")}
 
 
 def _container_ports(port: Port) -> Iterator[dict[str, Any]]:
