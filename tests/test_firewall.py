@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import re
 import shutil
+from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,8 +26,9 @@ from generator.fleetfiles.load import load_fleets
 from generator.fleetfiles.rules import validate_fleets
 from generator.kube import api as kube
 from generator.kube import crds
-from generator.manifests.firewall import CILIUM_PORTS_PER_RULE, FIREWALL_LABEL, bounded, fit, runs
+from generator.manifests.firewall import CILIUM_PORTS_PER_RULE, FIREWALL_LABEL, Context, FleetPorts, bounded
 from generator.manifests.firewall_plan import ANY, EVERY_PORT, coverage_problems, manifest_openings, openings
+from generator.manifests.port_spans import fit, runs
 from generator.tree.compile import Compiled, compile_pools
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -128,16 +130,36 @@ def documents(files: dict[str, bytes]) -> list[dict]:
     return found
 
 
-def pod_ports(pods: list[dict]) -> tuple[set[tuple[str, int]], set[tuple[str, int]]]:
-    """(hostPorts, container ports) of the Pods, each with its protocol, read from the YAML alone."""
-    host, container = set(), set()
+def pod_ports(pods: list[dict]) -> tuple[set[tuple[str, int]], set[tuple[str, int]], set[tuple[str, int]]]:
+    """(hostPorts, container ports behind them, container-only ports: None ports and the template's own)
+    of the Pods, each with its protocol, read from the YAML alone."""
+    host, behind, container_only = set(), set(), set()
     for pod in pods:
         for port in (p for c in pod["spec"]["containers"] for p in c.get("ports", [])):
             protocol = port.get("protocol", "TCP")
-            container.add((protocol, port["containerPort"]))
             if "hostPort" in port:
                 host.add((protocol, port["hostPort"]))
-    return host, container
+                behind.add((protocol, port["containerPort"]))
+            else:
+                container_only.add((protocol, port["containerPort"]))
+    return host, behind, container_only
+
+
+def none_ports(fleets: Path) -> dict[str, set[tuple[str, int]]]:
+    """fleet -> its None ports with their protocols, read from the fleet files."""
+    found: dict[str, set[tuple[str, int]]] = defaultdict(set)
+    for path in sorted(fleets.glob("*/*.yaml")):
+        for doc in (d for d in yaml.safe_load_all(path.read_text()) if d and d["kind"] == "Fleet"):
+            for port in (p for p in doc["spec"].get("ports", []) if p.get("portPolicy") == "None"):
+                protocol = port.get("protocol", "UDP")
+                for each in ("TCP", "UDP") if protocol == "TCPUDP" else (protocol,):
+                    found[doc["metadata"]["name"]].add((each, port["containerPort"]))
+    return found
+
+
+def pool_none_ports(fleets: Path, pods: list[dict]) -> set[tuple[str, int]]:
+    by_fleet = none_ports(fleets)
+    return {port for pod in pods for port in by_fleet[pod["metadata"]["labels"]["fleetgen.dev/fleet"]]}
 
 
 def opened_by_output(objects: list[dict]) -> dict[str, set[tuple[str, int]]]:
@@ -155,11 +177,14 @@ def firewall_objects(files: dict[str, bytes]) -> list[dict]:
 
 def test_every_output_opens_exactly_the_ports_the_pools_servers_use(every: Compiled) -> None:
     for pool in every.pools:
-        host, container = pod_ports([d for d in documents(pool.files) if d["kind"] == "Pod"])
-        opened = opened_by_output(firewall_objects(pool.files))
-        assert host and container - host, "the examples have hostPorts and container-only ports"
-        assert opened.pop("networkPolicy") == container
-        assert opened == {output: host for output in HOST_OUTPUTS}
+        pods = [d for d in documents(pool.files) if d["kind"] == "Pod"]
+        host, behind, _ = pod_ports(pods)
+        found = openings(firewall_objects(pool.files))
+        assert host and behind - host, "the examples have hostPorts and container ports behind them"
+        policy = found.pop("networkPolicy")
+        assert (used(policy.ports), used(policy.internal)) == (behind, pool_none_ports(EXAMPLES, pods))
+        assert {output: used(opening.ports) for output, opening in found.items()} == dict.fromkeys(HOST_OUTPUTS, host)
+        assert not any(opening.internal for opening in found.values()), "cloud and host outputs open no None port"
 
 
 def test_nothing_outside_source_ranges_is_let_in(tmp_path: Path) -> None:
@@ -168,9 +193,10 @@ def test_nothing_outside_source_ranges_is_let_in(tmp_path: Path) -> None:
     allowed = {"203.0.113.0/24", "198.51.100.7/32", "2001:db8::/32"}
     for pool in result.pools:
         objects = firewall_objects(pool.files)
-        assert {output: o.sources for output, o in openings(objects).items()} == dict.fromkeys(
-            ("networkPolicy", *HOST_OUTPUTS), allowed
-        )
+        found = {output: o.sources for output, o in openings(objects).items()}
+        in_cluster = {"us-east-1": {"namespace game-servers-us"}}.get(pool.name, set())
+        assert found.pop("networkPolicy") == allowed | in_cluster, "a None port is open to its namespace only"
+        assert found == dict.fromkeys(HOST_OUTPUTS, allowed)
         for obj in objects:
             assert_single_family(obj)
 
@@ -235,10 +261,17 @@ def test_network_policy_default_deny_and_per_port_entries(tmp_path: Path) -> Non
         policies = {o["metadata"]["name"]: o for o in firewall_objects(pool.files) if o["kind"] == "NetworkPolicy"}
         deny = policies.pop(f"fleetgen-{pool.name}-default-deny")
         assert deny["spec"] == {"podSelector": {}, "policyTypes": ["Ingress"]}
-        (policy,) = policies.values()
-        assert all("endPort" not in entry for rule in policy["spec"]["ingress"] for entry in rule["ports"])
-        _, container = pod_ports([d for d in documents(pool.files) if d["kind"] == "Pod"])
-        assert used(openings([policy])["networkPolicy"].ports) == container
+        pods = [d for d in documents(pool.files) if d["kind"] == "Pod"]
+        assert sorted(policies) == sorted(
+            {f"fleetgen-{pool.name}.{pod['metadata']['labels']['fleetgen.dev/fleet']}" for pod in pods}
+        )
+        entries = [
+            entry for policy in policies.values() for rule in policy["spec"]["ingress"] for entry in rule["ports"]
+        ]
+        assert entries and all("endPort" not in entry for entry in entries)
+        _, behind, _ = pod_ports(pods)
+        opening = openings(policies.values())["networkPolicy"]
+        assert (used(opening.ports), used(opening.internal)) == (behind, pool_none_ports(EXAMPLES, pods))
 
 
 def cilium_entries(files: dict[str, bytes]) -> list[dict]:
@@ -341,10 +374,30 @@ def test_manifest_openings_ignore_other_documents() -> None:
 
 def test_coverage_names_a_used_port_left_closed_and_a_source_nobody_allowed() -> None:
     objects = list(yaml.safe_load_all(PROVIDER_EXAMPLES))
-    found = list(coverage_problems(objects, ["gcp"], ["::/0"], {"UDP": frozenset({7000, 7011})}, {}))
-    assert found == [
+    ctx = Context("p", "games", ("::/0",), {"UDP": frozenset({7000, 7011})}, ())
+    assert list(coverage_problems(objects, ["gcp"], ctx)) == [
         "firewall output gcp leaves used UDP ports closed: 7011 (1 port)",
         "firewall output gcp lets in 0.0.0.0/0",
+    ]
+
+
+def test_coverage_names_a_none_port_open_beyond_the_cluster_or_closed_to_it() -> None:
+    """verify's own check: a policy that opens a None port to a sourceRange is an internal error."""
+    metrics = FleetPorts("community", {"TCP": frozenset({27015})}, {"TCP": frozenset({9100, 9101})})
+    ctx = Context("p", "games", ("0.0.0.0/0",), {}, (metrics,))
+    policy = yaml.safe_load("""
+kind: NetworkPolicy
+metadata: {labels: {fleetgen.dev/firewall: networkPolicy}}
+spec:
+  ingress:
+    - from: [{ipBlock: {cidr: 0.0.0.0/0}}]
+      ports: [{protocol: TCP, port: 27015}, {protocol: TCP, port: 9100}]
+    - from: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: games}}}]
+      ports: [{protocol: TCP, port: 9100}]
+""")
+    assert list(coverage_problems([policy], ["networkPolicy"], ctx)) == [
+        "firewall output networkPolicy leaves None TCP ports closed to the cluster: 9101 (1 port)",
+        "firewall output networkPolicy opens None TCP ports beyond the cluster: 9100 (1 port)",
     ]
 
 
@@ -432,6 +485,97 @@ def test_plan_shows_ranges_opened_and_closed_when_fleets_change(repo: Path) -> N
     assert sorted({line.split(": ", 1)[1] for line in lines}) == ["close UDP 7003-7006 (4 ports)"]
 
 
+# --- What reaches each Pod, as a CNI that enforces NetworkPolicy decides it ----------------------------
+
+NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
+Grants = dict[str, set[tuple[str, int]]]  # source -> (protocol, port)
+
+
+def selects(selector: dict, labels: dict[str, str]) -> bool:
+    assert set(selector) <= {"matchLabels"}, "the policies use matchLabels only"
+    return selector.get("matchLabels", {}).items() <= labels.items()
+
+
+def peer_source(peer: dict) -> str:
+    """An ipBlock's CIDR, or "namespace N" for every Pod of namespace N."""
+    if "ipBlock" in peer:
+        assert set(peer) == {"ipBlock"} and "except" not in peer["ipBlock"]
+        return peer["ipBlock"]["cidr"]
+    assert set(peer) == {"namespaceSelector"}, peer
+    (namespace,) = [
+        value for key, value in peer["namespaceSelector"]["matchLabels"].items() if key == NAMESPACE_NAME_LABEL
+    ]
+    return f"namespace {namespace}"
+
+
+def ingress_grants(policies: list[dict], pod: dict) -> Grants:
+    """What the NetworkPolicies let into `pod`, per source: the union of the rules of every policy of its
+    namespace whose podSelector selects it (a Pod no policy selects is open to all, which fails here)."""
+    selecting = [
+        policy
+        for policy in policies
+        if policy["metadata"]["namespace"] == pod["metadata"]["namespace"]
+        and "Ingress" in policy["spec"]["policyTypes"]
+        and selects(policy["spec"]["podSelector"], pod["metadata"]["labels"])
+    ]
+    assert selecting, f"no NetworkPolicy isolates {pod['metadata']['name']}"
+    grants: Grants = defaultdict(set)
+    for rule in (rule for policy in selecting for rule in policy["spec"].get("ingress", [])):
+        ports = {
+            (entry["protocol"], number)
+            for entry in rule["ports"]
+            for number in range(entry["port"], entry.get("endPort", entry["port"]) + 1)
+        }
+        for peer in rule["from"]:
+            grants[peer_source(peer)] |= ports
+    return dict(grants)
+
+
+def test_only_ports_behind_a_host_port_face_the_source_ranges_and_none_ports_only_the_namespace(repo: Path) -> None:
+    """Each Pod, read as a CNI reads the policies: every sourceRange reaches the ports of its own that carry
+    a hostPort, and none but its fleet's (a Passthrough fleet's Pods share one policy, so they share its
+    numbers), never a container-only port, not even when another fleet exposes the same number (relay's
+    metrics port below takes community's game port); its own namespace reaches exactly its None ports
+    (not the template's own ports, such as a probe's); and no cloud or host firewall opens a None port."""
+    fleets = repo / "fleets" / "us-east-1" / "fleets.yaml"
+    metrics = "    - name: relay\n      portPolicy: Passthrough\n"
+    metrics += "    - {name: metrics, portPolicy: None, containerPort: 27016, protocol: TCP}\n"
+    fleets.write_text(fleets.read_text().replace("    - name: relay\n      portPolicy: Passthrough\n", metrics))
+    code, _ = run("render")
+    assert code == 0
+    objects = documents({str(p): p.read_bytes() for p in sorted((repo / "rendered").glob("*/*/manifest.yaml"))})
+    policies = [o for o in objects if o["kind"] == "NetworkPolicy"]
+    pods = [o for o in objects if o["kind"] == "Pod"]
+    fleet_exposed: dict[str, set[tuple[str, int]]] = defaultdict(set)
+    for pod in pods:
+        fleet_exposed[pod["metadata"]["labels"]["fleetgen.dev/fleet"]] |= pod_ports([pod])[1]
+    fleet_none = none_ports(repo / "fleets")
+    assert fleet_none == {"community": {("TCP", 9100)}, "relay": {("TCP", 27016)}}
+    for pod in pods:
+        _, behind, container_only = pod_ports([pod])
+        fleet = pod["metadata"]["labels"]["fleetgen.dev/fleet"]
+        grants = ingress_grants(policies, pod)
+        namespace = f"namespace {pod['metadata']['namespace']}"
+        assert grants.pop(namespace, set()) == fleet_none.get(fleet, set()), pod["metadata"]["name"]
+        assert set(grants) == {"0.0.0.0/0", "::/0"}
+        for reached in grants.values():
+            assert behind <= reached <= fleet_exposed[fleet]
+            assert not reached & container_only, "neither a None port nor the template's own ports"
+    outside = openings(o for o in objects if o["kind"] != "NetworkPolicy")
+    assert set(outside) == set(HOST_OUTPUTS)
+    assert all(not {("TCP", 9100), ("TCP", 27016)} & used(o.ports) for o in outside.values())
+
+
+def test_plan_shows_a_new_none_port_opened_inside_the_cluster_only(repo: Path) -> None:
+    fleets = repo / "fleets" / "us-east-1" / "fleets.yaml"
+    metrics = "    - name: relay\n      portPolicy: Passthrough\n"
+    metrics += "    - {name: metrics, portPolicy: None, containerPort: 9200, protocol: TCP}\n"
+    fleets.write_text(fleets.read_text().replace("    - name: relay\n      portPolicy: Passthrough\n", metrics))
+    code, plan = run("plan", "--pool", "us-east-1")
+    assert code == 0
+    assert list(firewall_section(plan)) == ["networkPolicy: open TCP 9200 (1 port) from inside the cluster only"]
+
+
 def test_plan_reports_the_ports_a_quota_opens_that_no_server_uses(repo: Path) -> None:
     pool = repo / "fleets" / "us-east-1" / "pool.yaml"
     pool.write_text(pool.read_text().replace("vpc-0a1b2c3d4e5f67890", "vpc-0a1b2c3d4e5f67890, maxRules: 2"))
@@ -441,7 +585,7 @@ def test_plan_reports_the_ports_a_quota_opens_that_no_server_uses(repo: Path) ->
     reported = int(re.search(r"aws: (\d+) open ports", line).group(1))
     run("render")
     files = {NETWORK: (repo / "rendered" / "us-east-1" / NETWORK).read_bytes()}
-    host, _ = pod_ports(pods(repo / "rendered"))
+    host, _, _ = pod_ports(pods(repo / "rendered"))
     opened = opened_by_output(firewall_objects(files))["aws"]
     assert opened > host and len(opened - host) == reported
 

@@ -122,7 +122,7 @@ def test_pods_carry_labels_annotations_env_and_pinning(repo: Path) -> None:
     server, relay = casual["spec"]["containers"]
     env = {e["name"]: e["value"] for e in server["env"]}
     assert env["FLEETGEN_ADDRESS"] == address and env["FLEETGEN_SERVER"] == "casual-0"
-    assert env["FLEETGEN_PORT_GAME"] == str(server["ports"][0]["hostPort"])
+    assert env["FLEETGEN_PORT_GAME"] == str({p["name"]: p for p in server["ports"]}["game"]["hostPort"])
     voice = {p["name"]: p for p in relay["ports"]}
     assert voice["voice-tcp"]["hostPort"] == voice["voice-udp"]["hostPort"]
     assert {voice["voice-tcp"]["protocol"], voice["voice-udp"]["protocol"]} == {"TCP", "UDP"}
@@ -130,11 +130,63 @@ def test_pods_carry_labels_annotations_env_and_pinning(repo: Path) -> None:
     assert node != "fra-gs-04", "a cordoned node gets no servers"
     relay_pod = pods["relay-0"]
     assert relay_pod["spec"]["nodeName"].startswith("ip-10-0-")
-    port = relay_pod["spec"]["containers"][0]["ports"][0]
+    port = {p["name"]: p for p in relay_pod["spec"]["containers"][0]["ports"]}["relay"]
     assert port["containerPort"] == port["hostPort"], "Passthrough: containerPort equals hostPort"
     community = pods["community-0"]["spec"]["containers"][0]["ports"]
     assert {p["name"]: p.get("hostPort") for p in community}["rcon"] == 27015
     assert "hostPort" not in {p["name"]: p for p in community}["metrics"]
+
+
+def pods_by_name(folder: Path) -> dict[str, dict]:
+    return {pod["metadata"]["name"]: pod for pod in documents(folder) if pod["kind"] == "Pod"}
+
+
+def env_names(container: dict) -> list[str]:
+    return [entry["name"] for entry in container.get("env", [])]
+
+
+def test_pods_get_no_service_account_token_unless_the_template_asks(repo: Path) -> None:
+    """Game servers never call the API server, so no Pod holds its namespace's token by default."""
+    ranked = repo / "fleets/eu-west-1/ranked.yaml"
+    ranked.write_text(
+        ranked.read_text().replace("    spec:\n", "    spec:\n      automountServiceAccountToken: true\n", 1)
+    )
+    code, _, stderr = run("render")
+    assert code == 0, stderr
+    tokens = {
+        name: pod["spec"].get("automountServiceAccountToken") for name, pod in pods_by_name(repo / "rendered").items()
+    }
+    assert {name for name, token in tokens.items() if token is not False} == {f"ranked-{i}" for i in range(6)}
+    assert {tokens[f"ranked-{i}"] for i in range(6)} == {True}, "the template's own choice is kept"
+
+
+def test_every_container_learns_its_server_and_address_but_only_its_own_ports(repo: Path) -> None:
+    """A sidecar (a second container, or a native sidecar: an init container that keeps running) is told
+    which server it serves and where; each container gets the FLEETGEN_PORT_* of the ports it holds."""
+    casual = repo / "fleets/eu-west-1/casual.yaml"
+    sidecar = (
+        "      initContainers:\n"
+        "        - name: log-shipper\n"
+        "          image: registry.example.com/starfall/log-shipper:2.0.1\n"
+        "          restartPolicy: Always\n"
+    )
+    casual.write_text(casual.read_text().replace("      containers:\n", sidecar + "      containers:\n", 1))
+    code, _, stderr = run("render")
+    assert code == 0, stderr
+    pod = pods_by_name(repo / "rendered")["casual-2"]
+    containers = {c["name"]: c for group in ("initContainers", "containers") for c in pod["spec"][group]}
+    identity = ["FLEETGEN_ADDRESS", "FLEETGEN_SERVER"]
+    assert {name: [n for n in env_names(c) if n.startswith("FLEETGEN_")] for name, c in containers.items()} == {
+        "log-shipper": identity,
+        "server": ["FLEETGEN_PORT_GAME", *identity],
+        "voice-relay": ["FLEETGEN_PORT_VOICE", *identity],
+    }
+    values = {(c, e["name"]): e["value"] for c, container in containers.items() for e in container["env"]}
+    for name in containers:
+        assert values[(name, "FLEETGEN_SERVER")] == "casual-2"
+        assert values[(name, "FLEETGEN_ADDRESS")] == pod["metadata"]["annotations"]["fleetgen.dev/address"]
+    voice = {p["name"]: p["hostPort"] for p in containers["voice-relay"]["ports"]}
+    assert values[("voice-relay", "FLEETGEN_PORT_VOICE")] == str(voice["voice-udp"])
 
 
 def test_render_twice_writes_nothing(repo: Path) -> None:

@@ -591,6 +591,16 @@ FLEET_CASES = [
          "fleet.yaml:16:7", "set node labels in the fleet's spec.nodeSelector"),
     case("template-nodeName", "fleet.yaml", POD_SPEC, "    spec:\n      nodeName: node-1\n      containers:",
          "fleet.yaml:16:7", "nodeName is set by fleetgen's allocator"),
+    case("template-env-fleetgen-server", "fleet.yaml", IMAGE,
+         IMAGE + "\n          env:\n            - name: FLEETGEN_SERVER"
+         "\n              valueFrom: {fieldRef: {fieldPath: metadata.name}}",
+         "fleet.yaml:20:21", "env FLEETGEN_SERVER is set by fleetgen in every container",
+         "remove it: fleetgen gives every container FLEETGEN_SERVER"),
+    case("template-env-fleetgen-port-in-sidecar", "fleet.yaml", POD_SPEC,
+         "    spec:\n      initContainers:\n        - name: shipper\n          image: i:1"
+         "\n          restartPolicy: Always\n          env:\n            - {name: FLEETGEN_PORT_GAME, value: '7000'}"
+         "\n      containers:",
+         "fleet.yaml:21:22", "env FLEETGEN_PORT_GAME is reserved for the hostPort of fleet port 'game'"),
     # template shapes the schema allows or reports, that must end in a diagnostic, not a crash
     case("template-containers-mapping", "fleet.yaml", "      containers:\n        - name: server\n" + IMAGE,
          "      containers: {name: server, image: x}", "fleet.yaml:16:19", "expected a list"),

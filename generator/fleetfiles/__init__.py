@@ -5,7 +5,8 @@ Leaves: `rules.Validated`: each pool's `PoolSource` with its fleets' `FleetSourc
     remember positions, the previous lock's text), and the diagnostics of everything that is wrong.
 Must not import: allocation, manifests, tree, edits, cli.
 
-Modules: `load` (YAML with positions, refusing what is unsafe), `parse` and `model` (pydantic models with
-Agones' defaults), `schema` (the JSON Schema for editors), `rules` with `pool_rules`, `fleet_rules`,
-`firewall_rules` and `pod_security` (what a pool, a fleet, a firewall section or a template gets wrong).
+Modules: `load` (YAML with positions, refusing what is unsafe) and `yaml_errors` (syntax errors in our
+words), `parse` and `model` (pydantic models with Agones' defaults), `schema` (the JSON Schema for
+editors), `rules` with `pool_rules`, `fleet_rules`, `template_rules`, `image_rules`, `firewall_rules` and
+`pod_security` (what a pool, a fleet, its template, an image, a firewall section gets wrong).
 """

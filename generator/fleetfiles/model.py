@@ -229,4 +229,13 @@ KINDS: dict[str, type[Strict]] = {"NodePool": NodePool, "Fleet": Fleet}
 RESERVED_LABEL_PREFIX = "fleetgen.dev/"
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
 HOSTNAME_LABEL = "kubernetes.io/hostname"
+# Environment variables fleetgen sets: the identity in every container, a port's number in its container.
+SERVER_ENV = "FLEETGEN_SERVER"
+ADDRESS_ENV = "FLEETGEN_ADDRESS"
+
+
+def port_env_name(port_name: str) -> str:
+    return "FLEETGEN_PORT_" + port_name.upper().replace("-", "_")
+
+
 NUMBERED_POLICIES = ("Dynamic", "Passthrough")

@@ -6,6 +6,7 @@ Leaves: Pods, endpoints ConfigMaps, firewall objects for every provider, the adm
 Must not import: tree, edits, cli (it returns text; it never writes a file).
 
 Modules: `render` (Pods and units), `emit` (canonical YAML), `firewall` and `firewall_plan` (what each
-provider lets in), `admission` (Namespace and ValidatingAdmissionPolicy), `delivery` (Argo CD, Flux),
-`verify` (schemas and the API server's own rules). A new output format or firewall provider goes here.
+provider lets in), `port_spans` (port sets as ranges under a quota), `admission` (Namespace and
+ValidatingAdmissionPolicy), `delivery` (Argo CD, Flux), `verify` (schemas and the API server's own
+rules). A new output format or firewall provider goes here.
 """

@@ -1,18 +1,19 @@
 """Firewall: a pool's allocated ports -> the objects that let exactly those ports in, per output.
 
 fleetgen knows every port it handed out, so the firewall can open those and nothing else. A
-NetworkPolicy sees traffic after the hostPort DNAT, so it opens container ports; cloud and host
-firewalls see it before, so they open hostPorts. Ports are coalesced into contiguous ranges; where a
-provider caps the number of rules or ranges, the smallest gaps are closed first, which opens the
-fewest ports no server uses, and `plan` says how many that is. Each output can also be read back
-(`grants`), which `plan` uses to say what a render opens and closes.
+NetworkPolicy sees traffic after the hostPort DNAT, so it opens container ports, per fleet; cloud and
+host firewalls see it before, so they open hostPorts. Only a port that carries a hostPort faces the
+pool's sourceRanges: a None port is reachable only at its Pod's IP, so the NetworkPolicy opens it to
+the Pods of the pool's namespace, and the outputs that filter traffic to the nodes never open it.
+Ports are coalesced into contiguous ranges (`port_spans`). Each output can also be read back
+(`firewall_plan`), which `plan` uses to say what a render opens and closes.
 """
 
 from __future__ import annotations
 
 import hashlib
 import ipaddress
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,7 +29,8 @@ from ..fleetfiles.model import (
     NetworkPolicyOutput,
 )
 from ..fleetfiles.rules import PoolSource
-from .render import MANAGER, POOL_LABEL, canonical
+from .port_spans import Ports, chunks, fit, span_text
+from .render import FLEET_LABEL, MANAGER, POOL_LABEL, canonical
 
 TCP, UDP = "TCP", "UDP"
 PROTOCOLS = (TCP, UDP)
@@ -41,68 +43,8 @@ CALICO_PORTS_PER_RULE = 50  # maxItems of destination.ports
 CALICO_RULES = 1024  # maxItems of ingress
 CILIUM_PORTS_PER_RULE = 40  # Cilium's maxPorts per toPorts entry
 ANYWHERE = "*"
-
-Span = tuple[int, int]
-Ports = Mapping[str, frozenset[int]]
-
-
-# --- Ranges under a quota ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Fitted:
-    """Ranges per protocol (ascending), and how many of their ports no server uses."""
-
-    spans: dict[str, tuple[Span, ...]]
-    extra: int
-
-    @property
-    def count(self) -> int:
-        return sum(len(spans) for spans in self.spans.values())
-
-
-def runs(ports: Iterable[int]) -> list[Span]:
-    """The contiguous runs of `ports`, ascending."""
-    spans: list[Span] = []
-    for port in sorted(set(ports)):
-        if spans and spans[-1][1] == port - 1:
-            spans[-1] = (spans[-1][0], port)
-        else:
-            spans.append((port, port))
-    return spans
-
-
-def fit(ports: Ports, limit: int | None) -> Fitted:
-    """The fewest ranges covering `ports`, at most `limit` of them over all protocols (when it allows one
-    per protocol): the smallest gaps are closed first, ties in protocol and port order, so the fewest
-    unused ports are opened and the same input always gives the same ranges."""
-    spans = {protocol: runs(ports[protocol]) for protocol in sorted(ports) if ports[protocol]}
-    surplus = sum(len(s) for s in spans.values()) - (limit if limit is not None else 0)
-    if limit is None or surplus <= 0:
-        return Fitted({p: tuple(s) for p, s in spans.items()}, 0)
-    gaps = sorted((s[i + 1][0] - s[i][1] - 1, p, i) for p, s in spans.items() for i in range(len(s) - 1))
-    closed = gaps[:surplus]
-    joined = {(p, i) for _, p, i in closed}
-    return Fitted({p: tuple(_join(s, p, joined)) for p, s in spans.items()}, sum(gap for gap, _, _ in closed))
-
-
-def _join(spans: list[Span], protocol: str, joined: set[tuple[str, int]]) -> Iterator[Span]:
-    low = spans[0][0]
-    for index, (_, high) in enumerate(spans):
-        if (protocol, index) not in joined:
-            yield low, high
-            if index + 1 < len(spans):
-                low = spans[index + 1][0]
-
-
-def _chunks(items: list[Any], size: int) -> list[list[Any]]:
-    return [items[i : i + size] for i in range(0, len(items), size)]
-
-
-def span_text(span: Span, separator: str = "-") -> str:
-    low, high = span
-    return str(low) if low == high else f"{low}{separator}{high}"
-
+NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"  # set by the API server on every Namespace
+IN_CLUSTER_PREFIX = "namespace "
 
 # --- What the pool uses --------------------------------------------------------------------------------
 
@@ -111,25 +53,47 @@ def _protocols(protocol: str) -> tuple[str, ...]:
     return PROTOCOLS if protocol == "TCPUDP" else (protocol,)
 
 
-def used_ports(pool: PoolSource, allocation: Allocation) -> tuple[Ports, Ports]:
-    """(hostPorts, container ports) of the pool's servers, per protocol. A node or cloud firewall sees
-    the hostPort; a NetworkPolicy sees the traffic after the DNAT, on the container port: a Passthrough
-    port listens on its hostPort, a None port has a containerPort and no hostPort."""
+@dataclass(frozen=True, slots=True)
+class FleetPorts:
+    """The ports a fleet's Pods listen on, as a NetworkPolicy sees them (after the hostPort DNAT):
+    `exposed` carry a hostPort and face the pool's sourceRanges; `internal` are None ports, with a
+    containerPort and no hostPort, reachable only at the Pod's IP, so only from inside the cluster."""
+
+    fleet: str
+    exposed: Ports
+    internal: Ports
+
+
+def used_ports(pool: PoolSource, allocation: Allocation) -> tuple[Ports, tuple[FleetPorts, ...]]:
+    """The hostPorts of the pool's servers per protocol (what a node or cloud firewall sees), and each
+    placed fleet's container ports. A Passthrough port listens on its hostPort."""
     held: dict[tuple[str, str], set[int]] = {}
     for fleet, ports in {(server.fleet, server.host_ports) for server in allocation.servers}:
         for name, number in ports:
             held.setdefault((fleet, name), set()).add(number)
     placed = {server.fleet for server in allocation.servers}
     host: dict[str, set[int]] = {protocol: set() for protocol in PROTOCOLS}
-    container: dict[str, set[int]] = {protocol: set() for protocol in PROTOCOLS}
+    fleets = []
     for fleet in (fleet for fleet in pool.fleets if fleet.name in placed):
+        exposed: dict[str, set[int]] = {protocol: set() for protocol in PROTOCOLS}
+        internal: dict[str, set[int]] = {protocol: set() for protocol in PROTOCOLS}
         for port in fleet.model.spec.ports:
             numbers = held.get((fleet.name, port.name), set())
             listening = numbers if port.portPolicy == "Passthrough" else {port.containerPort}
             for protocol in _protocols(port.protocol):
                 host[protocol] |= numbers
-                container[protocol].update(number for number in listening if number is not None)
-    return _frozen(host), _frozen(container)
+                facing = internal if port.portPolicy == "None" else exposed
+                facing[protocol].update(number for number in listening if number is not None)
+        fleets.append(FleetPorts(fleet.name, _frozen(exposed), _frozen(internal)))
+    return _frozen(host), tuple(fleets)
+
+
+def union(ports: Iterable[Ports]) -> Ports:
+    found: dict[str, set[int]] = {protocol: set() for protocol in PROTOCOLS}
+    for each in ports:
+        for protocol, numbers in each.items():
+            found[protocol] |= numbers
+    return _frozen(found)
 
 
 def _frozen(ports: dict[str, set[int]]) -> dict[str, frozenset[int]]:
@@ -147,7 +111,21 @@ class Context:
     namespace: str
     sources: tuple[str, ...]  # IPv4 first, then IPv6, each sorted, normalized
     host: Ports
-    container: Ports
+    fleets: tuple[FleetPorts, ...]
+
+    @property
+    def container(self) -> Ports:
+        """Container ports behind a hostPort, over the pool's fleets."""
+        return union(fleet.exposed for fleet in self.fleets)
+
+    @property
+    def internal(self) -> Ports:
+        """Container ports of None ports, over the pool's fleets."""
+        return union(fleet.internal for fleet in self.fleets)
+
+    @property
+    def namespace_source(self) -> str:
+        return namespace_source(self.namespace)
 
     def family(self, version: int) -> tuple[str, ...]:
         return tuple(s for s in self.sources if ipaddress.ip_network(s).version == version)
@@ -169,6 +147,11 @@ class Context:
     @property
     def description(self) -> str:
         return f"Game server ports of node pool {self.pool}, written by fleetgen"
+
+
+def namespace_source(namespace: str) -> str:
+    """How an in-cluster source, every Pod of a namespace, is named beside CIDRs in openings and plan."""
+    return IN_CLUSTER_PREFIX + namespace
 
 
 def source_ranges(ranges: Iterable[str]) -> tuple[str, ...]:
@@ -208,25 +191,46 @@ def bounded(name: str, limit: int) -> str:
 
 
 def _network_policy(ctx: Context, settings: NetworkPolicyOutput) -> list[dict[str, Any]]:
-    entries = []
-    for protocol, spans in fit(ctx.container, None).spans.items():
-        for low, high in spans:
-            if settings.endPort:
-                entries.append({"protocol": protocol, "port": low, **({"endPort": high} if high > low else {})})
-            else:
-                entries += [{"protocol": protocol, "port": port} for port in range(low, high + 1)]
-    peers = [{"ipBlock": {"cidr": cidr}} for cidr in ctx.sources]
-    spec = {
-        "podSelector": {"matchLabels": {POOL_LABEL: ctx.pool}},
-        "policyTypes": ["Ingress"],
-        "ingress": [{"from": peers, "ports": entries}] if entries else [],
-    }
-    found = [_object("networking.k8s.io/v1", "NetworkPolicy", ctx.metadata(NETWORK_POLICY, ctx.base), spec)]
+    """A policy per fleet, so that a port number one fleet exposes opens nothing on another fleet's Pods."""
+    found = [_fleet_network_policy(ctx, settings, fleet) for fleet in ctx.fleets]
     if settings.defaultDeny:
         deny = {"podSelector": {}, "policyTypes": ["Ingress"]}
         metadata = ctx.metadata(NETWORK_POLICY, f"{ctx.base}-default-deny")
         found.append(_object("networking.k8s.io/v1", "NetworkPolicy", metadata, deny))
     return found
+
+
+def _fleet_network_policy(ctx: Context, settings: NetworkPolicyOutput, fleet: FleetPorts) -> dict[str, Any]:
+    """The fleet's exposed ports from sourceRanges, its None ports from the Pods of its own namespace."""
+    namespace_peer = {"namespaceSelector": {"matchLabels": {NAMESPACE_NAME_LABEL: ctx.namespace}}}
+    audiences = (
+        ([{"ipBlock": {"cidr": cidr}} for cidr in ctx.sources], fleet.exposed),
+        ([namespace_peer], fleet.internal),
+    )
+    rules = []
+    for peers, ports in audiences:
+        entries = _policy_ports(ports, settings.endPort)
+        if entries:
+            rules.append({"from": peers, "ports": entries})
+    spec = {
+        "podSelector": {"matchLabels": {POOL_LABEL: ctx.pool, FLEET_LABEL: fleet.fleet}},
+        "policyTypes": ["Ingress"],
+        "ingress": rules,
+    }
+    # A dot cannot occur in a pool or fleet name, so no two (pool, fleet) pairs share a policy name.
+    metadata = ctx.metadata(NETWORK_POLICY, f"{ctx.base}.{fleet.fleet}")
+    return _object("networking.k8s.io/v1", "NetworkPolicy", metadata, spec)
+
+
+def _policy_ports(ports: Ports, end_port: bool) -> list[dict[str, Any]]:
+    entries: list[dict[str, Any]] = []
+    for protocol, spans in fit(ports, None).spans.items():
+        for low, high in spans:
+            if end_port:
+                entries.append({"protocol": protocol, "port": low, **({"endPort": high} if high > low else {})})
+            else:
+                entries += [{"protocol": protocol, "port": port} for port in range(low, high + 1)]
+    return entries
 
 
 def _object(api_version: str, kind: str, metadata: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any]:
@@ -323,7 +327,7 @@ def _calico(ctx: Context, settings: CalicoOutput) -> list[dict[str, Any]]:
             "destination": {"ports": [low if low == high else f"{low}:{high}" for low, high in chunk]},
         }
         for protocol, spans in fitted.spans.items()
-        for chunk in _chunks(list(spans), CALICO_PORTS_PER_RULE)
+        for chunk in chunks(list(spans), CALICO_PORTS_PER_RULE)
     ]
     if not rules:
         return []
@@ -353,7 +357,7 @@ def _cilium(ctx: Context, settings: CiliumOutput) -> list[dict[str, Any]]:
         "description": ctx.description,
         "nodeSelector": {"matchLabels": dict(settings.nodeSelector or {POOL_LABEL: ctx.pool})},
         "ingress": [
-            {"fromCIDR": list(ctx.sources), "toPorts": [{"ports": c} for c in _chunks(entries, CILIUM_PORTS_PER_RULE)]}
+            {"fromCIDR": list(ctx.sources), "toPorts": [{"ports": c} for c in chunks(entries, CILIUM_PORTS_PER_RULE)]}
         ],
     }
     if not settings.defaultDeny:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..allocation.spec import Allocation, Server
-from ..fleetfiles.model import HOSTNAME_LABEL, MANAGED_BY_LABEL, Port
+from ..fleetfiles.model import ADDRESS_ENV, HOSTNAME_LABEL, MANAGED_BY_LABEL, SERVER_ENV, Port, port_env_name
 from ..fleetfiles.rules import FleetSource, PoolSource
 from .emit import Slot, Template, compile_template, emit_all
 
@@ -31,6 +31,10 @@ RECREATE_ANNOTATIONS = {
     "kustomize.toolkit.fluxcd.io/force": "enabled",
 }
 _FIRST_KEYS = ("apiVersion", "kind", "metadata", "spec", "data", "name", "namespace")
+# Part of the template hash: bump it when fleetgen changes what it writes into every Pod, so that `plan`
+# lists the servers that a new fleetgen restarts. 2: no service account token, identity env in sidecars.
+POD_FORMAT = 2
+IDENTITY_CONTAINER_GROUPS = ("initContainers", "containers")
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,13 +70,10 @@ def canonical(value: Any) -> Any:
     return value
 
 
-def env_name(port_name: str) -> str:
-    return "FLEETGEN_PORT_" + port_name.upper().replace("-", "_")
-
-
 def template_hash(pool: PoolSource, fleet: FleetSource) -> str:
     """Changes exactly when every Pod of the fleet must be recreated (template, ports, pinning)."""
     inputs = {
+        "format": POD_FORMAT,
         "template": fleet.model.spec.template,
         "ports": [port.model_dump() for port in fleet.model.spec.ports],
         "container": fleet.container,
@@ -115,7 +116,11 @@ def pod_object(pool: PoolSource, fleet: FleetSource, slots: bool = True) -> dict
         spec["nodeName"] = Slot("node")
     else:
         spec["nodeSelector"] = {HOSTNAME_LABEL: Slot("node")}
-    spec["containers"] = [_container(fleet, container) for container in spec.get("containers", [])]
+    # Game servers do not call the API server: no Pod holds the namespace's token unless its template asks.
+    spec.setdefault("automountServiceAccountToken", False)
+    for group in IDENTITY_CONTAINER_GROUPS:
+        if group in spec:
+            spec[group] = [_container(fleet, container) for container in spec[group]]
     pod = {
         "apiVersion": "v1",
         "kind": "Pod",
@@ -131,24 +136,24 @@ def pod_object(pool: PoolSource, fleet: FleetSource, slots: bool = True) -> dict
 
 
 def _container(fleet: FleetSource, container: dict[str, Any]) -> dict[str, Any]:
+    """The container with the fleet ports it holds, their FLEETGEN_PORT_*, and the server's identity,
+    which every container (sidecars and init containers too) may need to report or look up its server."""
     name = container.get("name")
     ports = [port for port in fleet.model.spec.ports if (port.container or fleet.container) == name]
     result = dict(container)
     if ports:
         result["ports"] = [*container.get("ports", []), *(p for port in ports for p in _container_ports(port))]
     env = [_env(port) for port in ports if port.portPolicy != "None"]
-    if name == fleet.container:
-        env += [
-            {"name": "FLEETGEN_ADDRESS", "value": Slot("address")},
-            {"name": "FLEETGEN_SERVER", "value": Slot("server")},
-        ]
-    if env:
-        result["env"] = [*container.get("env", []), *env]
+    env += [
+        {"name": ADDRESS_ENV, "value": Slot("address")},
+        {"name": SERVER_ENV, "value": Slot("server")},
+    ]
+    result["env"] = [*container.get("env", []), *env]
     return result
 
 
 def _env(port: Port) -> dict[str, Any]:
-    return {"name": env_name(port.name), "value": Slot(f"env:{port.name}")}
+    return {"name": port_env_name(port.name), "value": Slot(f"env:{port.name}")}
 
 
 def _container_ports(port: Port) -> Iterator[dict[str, Any]]:
