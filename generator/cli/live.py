@@ -62,11 +62,10 @@ def status(
     if pods_source == STDIN and nodes_source == STDIN:
         raise click.BadParameter("--pods and --nodes cannot both read stdin", param_hint="--nodes")
     settings = settings_for(fleets, pools, kubernetes_version)
-    stdin = click.get_text_stream("stdin")
-    pods, problems = read_pods(pods_source, stdin)
+    pods, problems = read_pods(pods_source, sys.stdin)
     nodes = None
     if nodes_source is not None:
-        nodes, more = read_node_readiness(nodes_source, stdin)
+        nodes, more = read_node_readiness(nodes_source, sys.stdin)
         problems += more
     if print_diagnostics(problems) is ExitCode.FAILED:
         sys.exit(ExitCode.FAILED)

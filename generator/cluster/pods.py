@@ -21,10 +21,10 @@ FLEETGEN_ENV_PREFIX = "FLEETGEN_"
 class PortFacts:
     """One container port; `host_port` 0 when the port opens none."""
 
+    name: str
     container_port: int
     protocol: str
     host_port: int
-    name: str
 
     def __str__(self) -> str:
         """`game 7002:7777/UDP` (hostPort:containerPort, as `docker -p`), `metrics 9100/TCP` without a hostPort."""
@@ -34,7 +34,7 @@ class PortFacts:
 
 @dataclass(frozen=True, slots=True)
 class ContainerFacts:
-    """What fleetgen sets in a container: its image, its ports (sorted) and its FLEETGEN_* env (by name)."""
+    """What fleetgen sets in a container: its image, its ports and its FLEETGEN_* env, each sorted by name."""
 
     name: str
     image: str
@@ -116,10 +116,10 @@ def _container(found: Objects, obj: KubeObject, at: str) -> ContainerFacts:
 
 def _port(found: Objects, obj: KubeObject, at: str) -> PortFacts:
     return PortFacts(
+        name=found.get(obj, f"{at}.name", str, ""),
         container_port=found.get(obj, f"{at}.containerPort", int) or 0,
         protocol=found.get(obj, f"{at}.protocol", str, "TCP"),
         host_port=found.get(obj, f"{at}.hostPort", int, 0),
-        name=found.get(obj, f"{at}.name", str, ""),
     )
 
 

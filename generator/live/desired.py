@@ -65,10 +65,10 @@ def _container(container: dict[str, Any], values: Mapping[str, str | int]) -> Co
     """The rendered container's facts, each slot filled with the server's value."""
     ports = (
         PortFacts(
+            name=port.get("name", ""),
             container_port=int(_filled(port["containerPort"], values)),
             protocol=port.get("protocol", "TCP"),
             host_port=int(_filled(port.get("hostPort", 0), values)),
-            name=port.get("name", ""),
         )
         for port in container.get("ports", [])
     )

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from ..cluster.kubectl import reason_and_message
-from ..cluster.pods import ContainerFacts, ContainerState, PodFacts
+from ..cluster.pods import ContainerFacts, ContainerState, PodFacts, PortFacts
 from ..cluster.readiness import NodeReadiness
 from ..fleetfiles.model import MANAGED_BY_LABEL
 from ..manifests.render import FLEET_LABEL, MANAGER, POOL_LABEL, TEMPLATE_HASH_LABEL
@@ -153,7 +153,8 @@ def _container_differences(rendered: ContainerFacts, live: ContainerFacts | None
     if live.image != rendered.image:
         found.append(f"container {name} runs {live.image}, rendered {rendered.image}")
     if live.ports != rendered.ports:
-        found.append(f"container {name} ports {_ports(live)}, rendered {_ports(rendered)}")
+        live_only, rendered_only = set(live.ports) - set(rendered.ports), set(rendered.ports) - set(live.ports)
+        found.append(f"container {name} ports {_ports(live_only)}, rendered {_ports(rendered_only)}")
     live_env, rendered_env = dict(live.env), dict(rendered.env)
     for key in sorted(live_env.keys() | rendered_env.keys()):
         if live_env.get(key) != rendered_env.get(key):
@@ -163,8 +164,8 @@ def _container_differences(rendered: ContainerFacts, live: ContainerFacts | None
     return found
 
 
-def _ports(container: ContainerFacts) -> str:
-    return ", ".join(str(port) for port in container.ports) or "(none)"
+def _ports(ports: set[PortFacts]) -> str:
+    return ", ".join(str(port) for port in sorted(ports)) or "(none)"
 
 
 def _shown(value: str | None) -> str:
@@ -199,6 +200,8 @@ def _pending(pod: PodFacts) -> tuple[State, str] | None:
     scheduled = pod.condition("PodScheduled")
     if scheduled is not None and scheduled.status != "True":
         return State.PENDING, scheduled.why or "not scheduled yet"
+    if not pod.node:
+        return State.PENDING, "not scheduled yet"
     waiting = next((state for state in pod.states if state.waiting), None)
     if waiting is not None:
         return (
