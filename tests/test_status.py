@@ -322,6 +322,17 @@ def test_each_state_is_told_with_the_pods_own_reason(
     assert report["summary"]["pools"]["eu-west-1"]["ranked"][state] == 1
 
 
+def test_a_pod_the_kubelet_rejects_for_its_host_ports_is_failed(repo: Path) -> None:
+    """us-east-1 pins with nodeName: no scheduler checks the fit, the kubelet rejects the Pod for good."""
+    pods = live_pods(repo)
+    pod = the_pod(pods, "community-0")
+    message = "Pod was rejected: Predicate NodePorts failed: node(s) didn't have free ports for the requested pod ports"
+    pod["status"] = {"phase": "Failed", "reason": "NodePorts", "message": message, "startTime": "2026-03-02T10:00:01Z"}
+    code, report = status_json("--pods", write(repo / "p.json", pod_list(pods)), "--pool", "us-east-1")
+    assert code == 1
+    assert by_server(report)["community-0"] == ("failed", f"NodePorts: {message}")
+
+
 def test_missing_and_node_gone(repo: Path) -> None:
     pods = [pod for pod in live_pods(repo) if pod["metadata"]["name"] != "relay-2"]
     nodes = [
