@@ -1,7 +1,8 @@
 """CLI: click commands, each a thin shell that builds settings, calls a stage, prints and exits.
 
-`compile` holds the commands that compile the repository, `edits` those that write fleet files; `options`
-defines every shared option once, `report` prints diagnostics and knows the exit codes.
+`repository` holds the commands that compile the repository, `edits` those that write fleet files, `live`
+those that hold it against the live cluster (status, probe); `options` defines every shared option once,
+`report` prints diagnostics and knows the exit codes.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import sys
 
 import click
 
-from . import edits, repository
+from . import edits, live, repository
 from .report import ExitCode
 
 
@@ -30,6 +31,8 @@ for _command in (
     repository.schema,
     edits.init,
     repository.capacity,
+    live.status,
+    live.probe,
     edits.scale,
     edits.cordon,
     edits.uncordon,
