@@ -106,26 +106,31 @@ def test_a_new_taint_moves_only_the_servers_of_that_node(fleets: Path) -> None:
     assert after == {0: "node-2", 1: "node-2", 2: "node-2", 3: "node-2"}
 
 
-def test_a_shortfall_caused_by_taints_names_them(fleets: Path) -> None:
-    both = TWO_NODES + "      taints: [{key: dedicated, value: casual, effect: NoExecute}]\n"
-    code, err, _ = render(fleets, both, FLEET)
+@pytest.mark.parametrize(
+    ("more", "message", "hint"),
+    [
+        pytest.param(
+            "      taints: [{key: dedicated, value: casual, effect: NoExecute}]\n",
+            "fleet 'arena': 2 server(s) do not fit: nodes whose taints the fleet tolerates matching nodeSelector "
+            "tier=premium ran out (needed 2 servers, available 2 matching nodes: 2 with taints the fleet does not "
+            "tolerate (dedicated=casual:NoExecute, dedicated=ranked:NoSchedule))\n",
+            "add a toleration for the taint to the fleet's template, or untaint nodes in pool.yaml",
+            id="every-node-tainted",
+        ),
+        pytest.param(
+            "      capacity: {pods: 1}\n",
+            "pods ran out (needed 2 servers x 1 pod, available 1 free pod on 1 eligible node; 1 more node with taints "
+            "the fleet does not tolerate (dedicated=ranked:NoSchedule))\n",
+            "lower replicas, lower the Pods' pods requests, or add nodes or pods capacity",
+            id="the-untainted-node-full",
+        ),
+    ],
+)
+def test_a_shortfall_names_the_taints_that_keep_servers_off(fleets: Path, more: str, message: str, hint: str) -> None:
+    code, err, _ = render(fleets, TWO_NODES + more, FLEET)
     assert code == 1
-    assert (
-        "fleet 'arena': 2 server(s) do not fit: nodes whose taints the fleet tolerates matching nodeSelector "
-        "tier=premium ran out (needed 2 servers, available 2 matching nodes: 2 with taints the fleet does not "
-        "tolerate (dedicated=casual:NoExecute, dedicated=ranked:NoSchedule))"
-    ) in err
-    assert "hint: add a toleration for the taint to the fleet's template, or untaint nodes in pool.yaml" in err
-
-
-def test_a_shortfall_on_the_untainted_nodes_counts_the_tainted_ones(fleets: Path) -> None:
-    one_pod = TWO_NODES + "      capacity: {pods: 1}\n"
-    code, err, _ = render(fleets, one_pod, FLEET)
-    assert code == 1
-    assert (
-        "pods ran out (needed 2 servers x 1 pod, available 1 free pod on 1 eligible node; 1 more node with taints "
-        "the fleet does not tolerate (dedicated=ranked:NoSchedule))"
-    ) in err
+    assert message in err
+    assert f"  hint: {hint}\n" in err
 
 
 def test_capacity_counts_only_nodes_whose_taints_a_fleet_tolerates(fleets: Path) -> None:

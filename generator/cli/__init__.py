@@ -1,6 +1,7 @@
 """CLI: click commands, each a thin shell that builds settings, calls a stage, prints and exits.
 
-`compile` holds the commands that compile the repository, `edits` those that write fleet files; `options`
+`compile` holds the commands that compile the repository, `edits` those that write fleet files, `nodes` the
+node sync; `options`
 defines every shared option once, `report` prints diagnostics and knows the exit codes.
 """
 
@@ -11,7 +12,7 @@ import sys
 
 import click
 
-from . import edits, repository
+from . import edits, nodes, repository
 from .report import ExitCode
 
 
@@ -36,6 +37,7 @@ for _command in (
     edits.add_node,
     edits.remove_node,
     edits.import_agones,
+    nodes.nodes,
 ):
     cli.add_command(_command)
 

@@ -8,5 +8,6 @@ Leaves: the objects of the asked kinds as dicts, and a diagnostic for anything e
     (kind, name, place in the list) and the field, with a hint.
 Must not import: fleetfiles, allocation, manifests, tree, edits, cli (it knows Kubernetes, not fleetgen).
 
-Modules: `kubectl` (read and check a list of objects; typed access to their fields).
+Modules: `kubectl` (read and check a list of objects; typed access to their fields), `nodes` (the Nodes a
+pool's discovery settings pick -> the facts of its node entries).
 """
