@@ -209,9 +209,7 @@ def test_crlf_files_keep_their_line_breaks(repo: Path) -> None:
 
 
 def _edit_node(text: str, *path: str | int) -> tuple[str, object]:
-    from ruamel.yaml import YAML
-
-    node = next(iter(YAML().compose_all(text)))
+    node = yaml.compose(text, Loader=yaml.CSafeLoader)
     for segment in path:
         node = node.value[segment] if isinstance(segment, int) else yaml_text.entry(node, segment)[1]
     return text, node

@@ -2,7 +2,7 @@
 
 Operators, chat bots and scripts scale fleets and cordon nodes many times a day, and reviewers read the
 diff. So an edit never re-emits a file: it replaces the text span of the one value it changes (found from
-ruamel.yaml's round-trip composer, whose node marks are character offsets), inserts a line indented like
+the YAML composer, whose node marks are character offsets), inserts a line indented like
 its neighbours, or cuts a list item's own lines. The result is parsed again and must equal the intended
 data exactly, then validated and compiled in memory with every other pool: only an edit that would
 render is written.
@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ruamel.yaml import YAML
-from ruamel.yaml.nodes import MappingNode, Node, SequenceNode
+import yaml
+from yaml.nodes import MappingNode, Node, SequenceNode
 
 from ..diagnostics import Diagnostic, did_you_mean, error, format_diagnostic, has_errors
 from ..fleetfiles.load import POOL_FILE, Document, Loaded, PoolFolder, load_fleets, parse_documents
@@ -190,6 +190,9 @@ def remove_node(loaded: Loaded, root: Path, pool: str, node: str) -> Proposal:
     return in_place(document, ("spec",), _remover("nodes", index), f"{pool}/{node}: removed")
 
 
+_COMPOSER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""libyaml's composer, as `load` uses it: fast, and its marks are character offsets into the text."""
+
 # An edit is two views of one change: on the text of the mapping it touches, and on the plain data it must give.
 TextEdit = Callable[[str, MappingNode], str]
 DataEdit = Callable[[dict[str, Any]], None]
@@ -242,7 +245,7 @@ def in_place(
     before = file.read_bytes()
     text = before.decode("utf-8")
     text_edit, data_edit = edit
-    mapping = _walk(list(YAML().compose_all(text))[document.index], path)
+    mapping = _walk(list(yaml.compose_all(text, Loader=_COMPOSER))[document.index], path)
     if mapping is None:
         hint = "run fleetgen validate and fix the file first"
         return refusal(document.error(path, f"cannot edit {'.'.join(map(str, path))}: not a mapping", hint))

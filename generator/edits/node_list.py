@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from ruamel.yaml.nodes import MappingNode, SequenceNode
+from yaml.nodes import MappingNode, SequenceNode
 
 from ..cluster.nodes import Discovered, Discovery, NodeFacts
 from ..fleetfiles.load import Document

@@ -1,6 +1,6 @@
 """YAML text: change one value, add or cut one list item, in a file's text, every other byte kept.
 
-Spans come from ruamel.yaml's round-trip composer, whose node marks are character offsets; a new line is
+Spans come from the YAML composer's node marks, which are character offsets (libyaml's, as PyYAML's); a new line is
 indented like its neighbours, and a cut list item takes its own comments with it.
 """
 
@@ -10,7 +10,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import yaml
-from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from ..manifests.emit import scalar
 
@@ -31,8 +31,9 @@ def entry(mapping: MappingNode, key: str) -> tuple[Node, Node] | None:
 
 
 def is_empty(node: Node) -> bool:
-    """`key:` with nothing after it (ruamel marks that empty value at the next token, maybe a line later)."""
-    return isinstance(node, ScalarNode) and node.value == "" and node.style is None
+    """`key:` with nothing after it (a plain empty scalar: libyaml says style '', PyYAML None; its mark may sit
+    at the next token, a line later, so edits go by the key's colon instead)."""
+    return isinstance(node, ScalarNode) and node.value == "" and not node.style
 
 
 def _newline(text: str) -> str:
