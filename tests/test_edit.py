@@ -205,6 +205,14 @@ def test_crlf_files_keep_their_line_breaks(repo: Path) -> None:
     assert path.read_bytes() == expected.replace("\n", "\r\n").encode()
 
 
+def test_a_file_with_a_byte_order_mark_keeps_it(repo: Path) -> None:
+    path = repo / "fleets/lab/pool.yaml"
+    path.write_text("\ufeff" + POOL, encoding="utf-8")
+    assert run("uncordon", "lab/lab-2", "--no-render")[0] == 0
+    expected = POOL.replace("unschedulable: true    # ticket", "unschedulable: false    # ticket")
+    assert path.read_text(encoding="utf-8") == "\ufeff" + expected
+
+
 # --- Text surgery on its own: edge cases the commands reach rarely -------------------------------------
 
 

@@ -192,6 +192,7 @@ def remove_node(loaded: Loaded, root: Path, pool: str, node: str) -> Proposal:
 
 _COMPOSER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 """libyaml's composer, as `load` uses it: fast, and its marks are character offsets into the text."""
+_BOM = "\ufeff"
 
 # An edit is two views of one change: on the text of the mapping it touches, and on the plain data it must give.
 TextEdit = Callable[[str, MappingNode], str]
@@ -245,11 +246,12 @@ def in_place(
     before = file.read_bytes()
     text = before.decode("utf-8")
     text_edit, data_edit = edit
-    mapping = _walk(list(yaml.compose_all(text, Loader=_COMPOSER))[document.index], path)
+    bom = _BOM if text.startswith(_BOM) else ""  # libyaml's offsets do not count it
+    mapping = _walk(list(yaml.compose_all(text[len(bom) :], Loader=_COMPOSER))[document.index], path)
     if mapping is None:
         hint = "run fleetgen validate and fix the file first"
         return refusal(document.error(path, f"cannot edit {'.'.join(map(str, path))}: not a mapping", hint))
-    after = text_edit(text, mapping)
+    after = bom + text_edit(text[len(bom) :], mapping)
     documents, _ = parse_documents(document.path, text)
     expected = [d.data for d in documents]
     target = expected[[d.index for d in documents].index(document.index)]
