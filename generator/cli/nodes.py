@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from ..cluster.kubectl import STDIN, read_objects, read_text
+from ..cluster.kubectl import STDIN, Objects, read_objects, read_text
 from ..diagnostics import error
 from ..edits import edit, node_sync
 from ..fleetfiles.load import load_fleets
@@ -39,15 +39,8 @@ def sync(ctx: click.Context, pools: tuple[str, ...], source: str, every: bool, d
     (comments and every other byte kept), then render and print the plan."""
     if bool(pools) == every:
         raise click.UsageError("name the pools to sync, or pass --all (not both)")
-    stdin = sys.stdin
-    if source == STDIN and stdin.isatty():
-        raise click.UsageError("pipe in what `kubectl get nodes -o json` prints, or pass --from FILE")
     settings = settings_for(options["fleets"], pools, options["kubernetes_version"], options["out"])
-    text, problem = read_text(source, stdin)
-    read = read_objects(source, text or "", "Node") if problem is None else None
-    if read is None or read.diagnostics:
-        print_diagnostics([problem] if read is None else read.diagnostics, writes=True)
-        sys.exit(ExitCode.FAILED)
+    read = _node_list(source)
     chosen = pools or tuple(node_sync.discovering_pools(load_fleets(settings.fleets)))
     if not chosen:
         hint = node_sync.NO_DISCOVERY_HINT
@@ -59,3 +52,17 @@ def sync(ctx: click.Context, pools: tuple[str, ...], source: str, every: bool, d
     finish_edit(ctx, checked, settings, no_render, summary, dry_run)
     if dry_run:
         click.echo("dry run: no file was written", err=True)
+
+
+def _node_list(source: str) -> Objects:
+    """The Nodes of `source` (a path, or - for stdin); exit 1 when it is not a Node list, 2 when stdin is a
+    terminal (nothing was piped in)."""
+    if source == STDIN and sys.stdin.isatty():
+        raise click.UsageError("pipe in what `kubectl get nodes -o json` prints, or pass --from FILE")
+    text, problem = read_text(source, sys.stdin)
+    read = read_objects(source, text or "", "Node")
+    problems = [problem] if problem is not None else read.diagnostics
+    if problems:
+        print_diagnostics(problems, writes=True)
+        sys.exit(ExitCode.FAILED)
+    return read

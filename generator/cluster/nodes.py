@@ -107,11 +107,18 @@ def _facts(found: Objects, obj: KubeObject, discovery: Discovery) -> NodeFacts |
     if has_errors(found.diagnostics[before:]) or address is None:
         return None
     hostname = labels.get(HOSTNAME_LABEL)
-    copied = tuple((key, str(labels[key])) for key in discovery.copy_labels if isinstance(labels.get(key), str))
     return NodeFacts(
-        obj.name, obj.label, address, hostname if isinstance(hostname, str) else None, copied,
-        pods, cpu, memory, why, taints,
-    )  # fmt: skip
+        name=obj.name,
+        label=obj.label,
+        address=address,
+        hostname=hostname if isinstance(hostname, str) else None,
+        labels=tuple((key, labels[key]) for key in discovery.copy_labels if isinstance(labels.get(key), str)),
+        pods=pods,
+        cpu_milli=cpu,
+        memory_bytes=memory,
+        unschedulable=why,
+        taints=taints,
+    )
 
 
 # --- Address -------------------------------------------------------------------------------------------
