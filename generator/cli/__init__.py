@@ -1,8 +1,8 @@
 """CLI: click commands, each a thin shell that builds settings, calls a stage, prints and exits.
 
-`repository` holds the commands that compile the repository, `edits` those that write fleet files, `live`
-those that hold it against the live cluster (status, probe); `options` defines every shared option once,
-`report` prints diagnostics and knows the exit codes.
+`repository` holds the commands that compile the repository, `edits` those that write fleet files, `nodes`
+the node sync, `live` those that hold the repository against the live cluster (status, probe); `options`
+defines every shared option once, `report` prints diagnostics and knows the exit codes.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import sys
 
 import click
 
-from . import edits, live, repository
+from . import edits, live, nodes, repository
 from .report import ExitCode
 
 
@@ -39,6 +39,7 @@ for _command in (
     edits.add_node,
     edits.remove_node,
     edits.import_agones,
+    nodes.nodes,
 ):
     cli.add_command(_command)
 

@@ -10,5 +10,6 @@ Must not import: fleetfiles, allocation, manifests, tree, edits, cli (it knows K
 
 Modules: `kubectl` (read and check a list of objects; typed access to their fields), `conditions` (the
 `status.conditions` Pods and Nodes share), `pods` (a Pod's labels, node, containers and states, as live
-status compares them), `readiness` (whether each Node exists and is Ready).
+status compares them), `readiness` (whether each Node exists and is Ready), `nodes` (the Nodes a pool's
+discovery settings pick -> the facts of its node entries).
 """

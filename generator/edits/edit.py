@@ -2,7 +2,7 @@
 
 Operators, chat bots and scripts scale fleets and cordon nodes many times a day, and reviewers read the
 diff. So an edit never re-emits a file: it replaces the text span of the one value it changes (found from
-ruamel.yaml's round-trip composer, whose node marks are character offsets), inserts a line indented like
+the YAML composer, whose node marks are character offsets), inserts a line indented like
 its neighbours, or cuts a list item's own lines. The result is parsed again and must equal the intended
 data exactly, then validated and compiled in memory with every other pool: only an edit that would
 render is written.
@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ruamel.yaml import YAML
-from ruamel.yaml.nodes import MappingNode, Node, SequenceNode
+import yaml
+from yaml.nodes import MappingNode, Node, SequenceNode
 
 from ..diagnostics import Diagnostic, did_you_mean, error, format_diagnostic, has_errors
 from ..fleetfiles.load import POOL_FILE, Document, Loaded, PoolFolder, load_fleets, parse_documents
@@ -77,7 +77,7 @@ def pool_folder(loaded: Loaded, root: Path, name: str) -> PoolFolder | Diagnosti
     return error(str(root), 0, 0, f"no pool folder named {name!r}", did_you_mean(name, known))
 
 
-def _pool_document(folder: PoolFolder) -> Document | Diagnostic:
+def pool_document(folder: PoolFolder) -> Document | Diagnostic:
     documents = [d for d in folder.pool_documents if isinstance(d.data, dict) and d.data.get("kind") == "NodePool"]
     if len(documents) != 1:
         return error(str(folder.folder / POOL_FILE), 0, 0, "expected one NodePool to edit", "run fleetgen validate")
@@ -101,7 +101,7 @@ def _fleet_name(document: Document) -> str:
 
 def _pool_file(loaded: Loaded, root: Path, pool: str) -> Document | Diagnostic:
     folder = pool_folder(loaded, root, pool)
-    return folder if isinstance(folder, Diagnostic) else _pool_document(folder)
+    return folder if isinstance(folder, Diagnostic) else pool_document(folder)
 
 
 def _node(loaded: Loaded, root: Path, pool: str, node: str) -> tuple[Document, int] | Diagnostic:
@@ -135,7 +135,7 @@ def scale(loaded: Loaded, root: Path, pool: str, fleet: str, replicas: int) -> P
     spec = document.data.get("spec")
     old = spec.get("replicas") if isinstance(spec, dict) else None
     summary = f"{pool}/{fleet}: replicas {old} -> {replicas}"
-    return _proposal(document, ("spec",), _setter("replicas", replicas), summary)
+    return in_place(document, ("spec",), _setter("replicas", replicas), summary)
 
 
 def set_cordon(loaded: Loaded, root: Path, pool: str, node: str, cordoned: bool) -> Proposal:
@@ -147,8 +147,8 @@ def set_cordon(loaded: Loaded, root: Path, pool: str, node: str, cordoned: bool)
     was = _nodes(document.data)[index].get("unschedulable") is True
     summary = f"{pool}/{node}: {'cordoned' if cordoned else 'uncordoned'}"
     if was == cordoned:
-        return _unchanged(document, summary + " already")
-    return _proposal(document, ("spec", "nodes", index), _setter("unschedulable", cordoned), summary)
+        return unchanged(document, summary + " already")
+    return in_place(document, ("spec", "nodes", index), _setter("unschedulable", cordoned), summary)
 
 
 def add_node(loaded: Loaded, root: Path, pool: str, node: dict[str, Any]) -> Proposal:
@@ -156,7 +156,7 @@ def add_node(loaded: Loaded, root: Path, pool: str, node: dict[str, Any]) -> Pro
     document = _pool_file(loaded, root, pool)
     if isinstance(document, Diagnostic):
         return refusal(document)
-    return _proposal(document, ("spec",), _appender("nodes", node), f"{pool}/{node['name']}: added")
+    return in_place(document, ("spec",), _appender("nodes", node), f"{pool}/{node['name']}: added")
 
 
 def node_entry(
@@ -165,6 +165,7 @@ def node_entry(
     labels: dict[str, str],
     capacity: dict[str, int | str | None],
     cordoned: bool,
+    taints: list[dict[str, str]] | None = None,
 ) -> dict[str, Any]:
     """A spec.nodes item in the pool file's own key order; absent options stay absent (the defaults apply)."""
     entry: dict[str, Any] = {"name": name, "address": address}
@@ -175,6 +176,8 @@ def node_entry(
         entry["capacity"] = given
     if cordoned:
         entry["unschedulable"] = True
+    if taints:
+        entry["taints"] = taints
     return entry
 
 
@@ -184,15 +187,19 @@ def remove_node(loaded: Loaded, root: Path, pool: str, node: str) -> Proposal:
     if isinstance(found, Diagnostic):
         return refusal(found)
     document, index = found
-    return _proposal(document, ("spec",), _remover("nodes", index), f"{pool}/{node}: removed")
+    return in_place(document, ("spec",), _remover("nodes", index), f"{pool}/{node}: removed")
 
+
+_COMPOSER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""libyaml's composer, as `load` uses it: fast, and its marks are character offsets into the text."""
+_BOM = "\ufeff"
 
 # An edit is two views of one change: on the text of the mapping it touches, and on the plain data it must give.
-_TextEdit = Callable[[str, MappingNode], str]
-_DataEdit = Callable[[dict[str, Any]], None]
+TextEdit = Callable[[str, MappingNode], str]
+DataEdit = Callable[[dict[str, Any]], None]
 
 
-def _setter(key: str, value: Any) -> tuple[_TextEdit, _DataEdit]:
+def _setter(key: str, value: Any) -> tuple[TextEdit, DataEdit]:
     def text_edit(text: str, mapping: MappingNode) -> str:
         return set_value(text, mapping, key, flow(value))
 
@@ -202,7 +209,7 @@ def _setter(key: str, value: Any) -> tuple[_TextEdit, _DataEdit]:
     return text_edit, data_edit
 
 
-def _appender(key: str, item: dict[str, Any]) -> tuple[_TextEdit, _DataEdit]:
+def _appender(key: str, item: dict[str, Any]) -> tuple[TextEdit, DataEdit]:
     def text_edit(text: str, mapping: MappingNode) -> str:
         found = entry(mapping, key)
         if found is None or is_empty(found[1]):
@@ -215,7 +222,7 @@ def _appender(key: str, item: dict[str, Any]) -> tuple[_TextEdit, _DataEdit]:
     return text_edit, data_edit
 
 
-def _remover(key: str, index: int) -> tuple[_TextEdit, _DataEdit]:
+def _remover(key: str, index: int) -> tuple[TextEdit, DataEdit]:
     def text_edit(text: str, mapping: MappingNode) -> str:
         key_node, sequence = entry(mapping, key) or internal(f"no {key} to remove from")
         return remove_item(text, key_node, sequence, index)
@@ -226,24 +233,25 @@ def _remover(key: str, index: int) -> tuple[_TextEdit, _DataEdit]:
     return text_edit, data_edit
 
 
-def _unchanged(document: Document, summary: str) -> Proposal:
+def unchanged(document: Document, summary: str) -> Proposal:
     before = Path(document.path).read_bytes()
     return Proposal((FileEdit(Path(document.path), before, before.decode("utf-8"), summary),))
 
 
-def _proposal(
-    document: Document, path: tuple[str | int, ...], edit: tuple[_TextEdit, _DataEdit], summary: str
+def in_place(
+    document: Document, path: tuple[str | int, ...], edit: tuple[TextEdit, DataEdit], summary: str
 ) -> Proposal:
     """Edit the mapping at `path` of one document; the new text must read as exactly the old data, data-edited."""
     file = Path(document.path)
     before = file.read_bytes()
     text = before.decode("utf-8")
     text_edit, data_edit = edit
-    mapping = _walk(list(YAML().compose_all(text))[document.index], path)
+    bom = _BOM if text.startswith(_BOM) else ""  # libyaml's offsets do not count it
+    mapping = _walk(list(yaml.compose_all(text[len(bom) :], Loader=_COMPOSER))[document.index], path)
     if mapping is None:
         hint = "run fleetgen validate and fix the file first"
         return refusal(document.error(path, f"cannot edit {'.'.join(map(str, path))}: not a mapping", hint))
-    after = text_edit(text, mapping)
+    after = bom + text_edit(text[len(bom) :], mapping)
     documents, _ = parse_documents(document.path, text)
     expected = [d.data for d in documents]
     target = expected[[d.index for d in documents].index(document.index)]
@@ -274,6 +282,11 @@ def _walk(node: Node, path: tuple[str | int, ...]) -> MappingNode | None:
 
 def prepare(settings: Settings, pool: str, propose: Callable[[Loaded], Proposal]) -> Checked:
     """Load every pool, apply the proposal in memory, validate everything and compile `pool`: nothing is written."""
+    return prepare_pools(settings, (pool,), propose)
+
+
+def prepare_pools(settings: Settings, pools: Sequence[str], propose: Callable[[Loaded], Proposal]) -> Checked:
+    """`prepare` for an edit of several pools, each compiled."""
     loaded = load_fleets(settings.fleets)
     proposal = propose(loaded)
     if has_errors(proposal.notes):  # a file that does not load may be why the fleet or node was not found
@@ -281,11 +294,11 @@ def prepare(settings: Settings, pool: str, propose: Callable[[Loaded], Proposal]
     validated = validate_fleets(_substituted(loaded, proposal.edits), settings.kubernetes_version)
     if has_errors(validated.diagnostics):
         return Checked(proposal, (), (*proposal.notes, *validated.diagnostics))
-    chosen = dataclasses.replace(validated, pools=tuple(p for p in validated.pools if p.name == pool))
+    chosen = dataclasses.replace(validated, pools=tuple(p for p in validated.pools if p.name in pools))
     compiled = compile_pools(chosen, settings.kubernetes_version)
     if has_errors(compiled.diagnostics):
         return Checked(proposal, (), (*proposal.notes, *compiled.diagnostics))
-    plans = sinks.describe(compiled, settings.out, (pool,))
+    plans = sinks.describe(compiled, settings.out, tuple(sorted(pools)))
     return Checked(proposal, tuple(plans), (*proposal.notes, *compiled.diagnostics))
 
 

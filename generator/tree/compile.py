@@ -14,6 +14,7 @@ from typing import Any
 from ..allocation.allocate import locked_servers
 from ..allocation.lock import lock_text, parse_lock
 from ..allocation.placement import allocate_honestly, pool_spec, workers_for
+from ..allocation.shortfall import TAINTS_RESOURCE
 from ..allocation.spec import Allocation
 from ..allocation.usage import pool_usage
 from ..diagnostics import Diagnostic, error, warning
@@ -198,6 +199,8 @@ def _capacity_hint(resource: str) -> str:
         return "a Static port fits once per node: lower replicas or add nodes"
     if resource.startswith(("nodes matching", "schedulable nodes")):
         return "label more nodes in pool.yaml, or change the fleet's nodeSelector"
+    if resource.startswith(TAINTS_RESOURCE):
+        return "add a toleration for the taint to the fleet's template, or untaint nodes in pool.yaml"
     return f"lower replicas, lower the Pods' {resource} requests, or add nodes or {resource} capacity"
 
 
