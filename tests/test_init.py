@@ -285,3 +285,66 @@ def test_the_scaffolded_workflow_reports_on_every_pull_request_and_on_main(empty
     run("init", "--repo-url", "https://git.example.com/games/fleets.git")
     triggers = yaml.safe_load((empty / WORKFLOW).read_text())[True]
     assert triggers == {"pull_request": None, "push": {"branches": ["main"]}, "merge_group": None}
+
+
+def stub(folder: Path, name: str, script: str) -> None:
+    folder.mkdir(exist_ok=True)
+    (folder / name).write_text("#!/bin/sh\n" + script)
+    (folder / name).chmod(0o755)
+
+
+def test_the_nodes_sync_workflow_opens_one_pull_request_and_none_when_nothing_changed(
+    empty: Path, tmp_path: Path
+) -> None:
+    """The workflow's steps as the runner runs them (bash -e), with kubectl printing a GKE Node list and gh
+    recording what it is asked; origin is a bare repository, as GitHub's would be."""
+    run("init", "--repo-url", "https://git.example.com/games/fleets.git")
+    workflow = empty / ".github/workflows/nodes-sync.yml"
+    assert actionlint(workflow).returncode == 0
+    pool = empty / "fleets/example/pool.yaml"
+    discovery = "  nodeDiscovery:\n    selector: {cloud.google.com/gke-nodepool: game-eu}\n"
+    pool.write_text(pool.read_text().replace("  nodes:\n", discovery + "  nodes:\n"))
+    assert run("render")[0] == 0
+    origin = tmp_path / "origin.git"
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(origin)], check=True)
+    for args in (("init", "-q", "-b", "main"), ("add", "-A"), ("commit", "-q", "-m", "Fleets"),
+                 ("remote", "add", "origin", str(origin)), ("push", "-q", "origin", "main")):  # fmt: skip
+        git(empty, "-c", "user.name=Ops", "-c", "user.email=ops@example.com", *args)
+    bin_dir, calls = tmp_path / "stubs", tmp_path / "gh-calls"
+    nodes = Path(__file__).parent / "fixtures/nodes/gke.json"
+    stub(bin_dir, "kubectl", f'[ "$*" = "get nodes -o json" ] && cat {nodes}\n')
+    stub(bin_dir, "gh", f'echo "$*" >> {calls}\n')
+    env = steps_env(tmp_path)
+    env |= {"PATH": f"{bin_dir}:{env['PATH']}", "RUNNER_TEMP": str(tmp_path), "GITHUB_OUTPUT": str(tmp_path / "out")}
+    env |= {"FLEETGEN_KUBECONFIG": "apiVersion: v1\nkind: Config\n", "SYNC_BRANCH": "fleetgen/nodes-sync"}
+    env |= {"GH_TOKEN": "token"}
+    names = ("Find the pools to sync", "Get the cluster's Nodes", "Sync the pools' nodes",
+             "Open or update the pull request")  # fmt: skip
+    for name in names:
+        result = run_step(step_script(workflow, name), empty, env)
+        assert result.returncode == 0, (name, result.stdout, result.stderr)
+    assert (tmp_path / "out").read_text() == "sync=true\n"
+    synced = subprocess.run(
+        ["git", "--git-dir", str(origin), "show", "fleetgen/nodes-sync:fleets/example/pool.yaml"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    assert "gke-prod-eu-game-eu-5f2a9c1e-7xkq" in synced and "gs-node-1" not in synced
+    assert "default-pool" not in synced
+    (created,) = calls.read_text().splitlines()[1:]
+    assert created.startswith("pr create --head fleetgen/nodes-sync --base main ")
+    # The next hour, with the pull request not merged yet: main is as before, the same Nodes: the same change
+    # is pushed again and the open pull request's text is updated; with nothing to change, nothing at all.
+    git(empty, "switch", "-q", "main")
+    git(empty, "reset", "-q", "--hard", "origin/main")
+    stub(bin_dir, "gh", f'echo "$*" >> {calls}\n[ "$1 $2" = "pr list" ] && echo 7\nexit 0\n')
+    calls.unlink()
+    for name in names:
+        assert run_step(step_script(workflow, name), empty, env).returncode == 0
+    assert calls.read_text().splitlines()[1].startswith("pr edit fleetgen/nodes-sync --body-file ")
+    git(empty, "switch", "-q", "main")
+    git(empty, "reset", "-q", "--hard", "fleetgen/nodes-sync")  # the pull request merged
+    assert run_step(step_script(workflow, "Sync the pools' nodes"), empty, env).returncode == 0
+    calls.unlink()
+    quiet = run_step(step_script(workflow, "Open or update the pull request"), empty, env)
+    assert quiet.returncode == 0 and "no pull request" in quiet.stdout
+    assert not calls.exists()

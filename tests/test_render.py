@@ -435,3 +435,33 @@ def test_commands_that_never_write_do_not_say_nothing_was_written(repo: Path, co
     assert code == 1 and re.search(r"\nfleetgen: \d+ errors?\n\Z", stderr), stderr
     assert "nothing was written" not in stderr
     assert run("render")[2].rstrip().endswith("; nothing was written")
+
+
+DO_NOT_DISRUPT = {"cluster-autoscaler.kubernetes.io/safe-to-evict": "false", "karpenter.sh/do-not-disrupt": "true"}
+
+
+def test_pods_keep_autoscalers_from_evicting_them_unless_the_pool_allows_it(repo: Path) -> None:
+    """As Agones' eviction.safe: Never: a node leaves through a node sync that moves its servers first. A
+    pool may allow eviction; a fleet's template may still say otherwise for its own Pods."""
+    assert run("render")[0] == 0
+    pods = [doc for doc in documents(repo / "rendered") if doc["kind"] == "Pod"]
+    assert pods and all(DO_NOT_DISRUPT.items() <= pod["metadata"]["annotations"].items() for pod in pods)
+    pool = repo / "fleets/us-east-1/pool.yaml"
+    pool.write_text(pool.read_text() + "  disruption: {evictable: true}\n")
+    casual = repo / "fleets/eu-west-1/casual.yaml"
+    labels = "      labels: {game: starfall, mode: casual}\n"
+    casual.write_text(
+        casual.read_text().replace(labels, labels + '      annotations: {karpenter.sh/do-not-disrupt: "false"}\n')
+    )
+    code, _, stderr = run("render")
+    assert code == 0, stderr
+    found = {}
+    for pod in (doc for doc in documents(repo / "rendered") if doc["kind"] == "Pod"):
+        annotations = pod["metadata"]["annotations"]
+        found[pod["metadata"]["labels"]["fleetgen.dev/fleet"]] = {key: annotations.get(key) for key in DO_NOT_DISRUPT}
+    assert found == {
+        "ranked": DO_NOT_DISRUPT,
+        "casual": {**DO_NOT_DISRUPT, "karpenter.sh/do-not-disrupt": "false"},
+        "community": dict.fromkeys(DO_NOT_DISRUPT),
+        "relay": dict.fromkeys(DO_NOT_DISRUPT),
+    }

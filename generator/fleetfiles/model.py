@@ -187,6 +187,14 @@ class Images(Strict):
     )
 
 
+class Disruption(Strict):
+    evictable: bool = Field(
+        False,
+        description="Let the cluster autoscaler and Karpenter evict the servers to remove a node. Default: "
+        "Pods carry safe-to-evict: false and do-not-disrupt: true, so nodes leave through a node sync.",
+    )
+
+
 class NodePoolSpec(Strict):
     namespace: str = Field("default", description="Namespace of the pool's objects.")
     cluster: str | None = Field(None, description="Destination cluster name for Argo CD or Flux.")
@@ -228,6 +236,9 @@ class NodePoolSpec(Strict):
         False, description="Render the namespace with its Pod Security labels (else plan prints them)."
     )
     images: Images = Field(default_factory=Images, description="What every fleet of the pool must do with its images.")
+    disruption: Disruption = Field(
+        default_factory=Disruption, description="Whether autoscalers may evict the pool's servers to remove a node."
+    )
 
 
 class NodePool(Strict):

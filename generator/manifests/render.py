@@ -31,8 +31,15 @@ RECREATE_ANNOTATIONS = {
     "kustomize.toolkit.fluxcd.io/force": "enabled",
 }
 _FIRST_KEYS = ("apiVersion", "kind", "metadata", "spec", "data", "name", "namespace")
+# Autoscalers leave a node alone while a Pod on it says so, as Agones' `eviction.safe: Never` does: a node
+# then leaves through a node sync that moves its servers first, not under live matches.
+DO_NOT_DISRUPT_ANNOTATIONS = {
+    "cluster-autoscaler.kubernetes.io/safe-to-evict": "false",
+    "karpenter.sh/do-not-disrupt": "true",
+}
 # Part of the template hash: bump it when fleetgen changes what it writes into every Pod, so that `plan`
-# lists the servers that a new fleetgen restarts. 2: no service account token, identity env in sidecars.
+# lists the servers that a new fleetgen restarts. 2: no service account token, identity env in sidecars,
+# do-not-disrupt annotations.
 POD_FORMAT = 2
 IDENTITY_CONTAINER_GROUPS = ("initContainers", "containers")
 
@@ -111,7 +118,13 @@ def pod_object(pool: PoolSource, fleet: FleetSource, slots: bool = True) -> dict
         SERVER_LABEL: Slot("server"),
         TEMPLATE_HASH_LABEL: template_hash(pool, fleet),
     }
-    annotations = {**metadata.get("annotations", {}), ADDRESS_ANNOTATION: Slot("address"), **RECREATE_ANNOTATIONS}
+    protected = {} if pool.model.spec.disruption.evictable else DO_NOT_DISRUPT_ANNOTATIONS
+    annotations = {
+        **protected,
+        **metadata.get("annotations", {}),
+        ADDRESS_ANNOTATION: Slot("address"),
+        **RECREATE_ANNOTATIONS,
+    }
     if pool.model.spec.pin == "nodeName":
         spec["nodeName"] = Slot("node")
     else:
