@@ -422,8 +422,8 @@ def test_the_stamp_fingerprints_every_stage_of_fleetgen(monkeypatch: pytest.Monk
     read: list[str] = []
     walk = stamp._tree
 
-    def recorded(root: Path, follow: bool = False) -> Any:
-        for relative, content in walk(root, follow):
+    def recorded(root: Path) -> Any:
+        for relative, content in walk(root):
             read.append(relative)
             yield relative, content
 

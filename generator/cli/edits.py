@@ -13,9 +13,9 @@ import click
 from ..edits import agones, edit, scaffold
 from ..edits.edit import Proposal
 from ..tree.plan import plan_text
-from .options import fleets_option, kubernetes_version_option, out_option, pool_and_name, settings_for
+from .options import fleets_option, kubernetes_version_option, out_option, pool_and_name, settings_for, wait_option
 from .report import ExitCode
-from .repository import render
+from .repository import render_repository, writing
 
 
 @click.command()
@@ -46,14 +46,20 @@ def _edit_options(function: Callable[..., Any]) -> Callable[..., Any]:
     """What every in-place edit takes besides its own arguments; the command passes them on as **options."""
     help_text = "Edit and print the plan, but leave rendered/ and the lock for a later `fleetgen render`."
     function = click.option("--no-render", is_flag=True, help=help_text)(function)
-    return click.pass_context(fleets_option(out_option(kubernetes_version_option(function))))
+    return click.pass_context(fleets_option(out_option(kubernetes_version_option(wait_option(function)))))
 
 
 def _apply_edit(ctx: click.Context, pool: str, propose: Callable[..., Proposal], **options: Any) -> None:
     """Write an edit that validates and compiles, render, print the plan; a refused edit writes nothing, exit 1.
 
-    `propose(loaded, root)` says what to write; `options` are the ones `_edit_options` adds.
+    `propose(loaded, root)` says what to write; `options` are the ones `_edit_options` adds. The whole run,
+    from reading the fleet files to the render's stamp, holds the repository's run lock.
     """
+    with writing(options["fleets"], str(ctx.info_name), options["wait"]):
+        _edit_and_render(pool, propose, **options)
+
+
+def _edit_and_render(pool: str, propose: Callable[..., Proposal], **options: Any) -> None:
     fleets, no_render = options["fleets"], options["no_render"]
     settings = settings_for(fleets, (pool,), options["kubernetes_version"], options["out"])
     checked = edit.prepare(settings, pool, partial(propose, root=fleets))
@@ -68,7 +74,7 @@ def _apply_edit(ctx: click.Context, pool: str, propose: Callable[..., Proposal],
         click.echo(line)
     if not no_render:
         try:
-            ctx.invoke(render, fleets=fleets, out=settings.out, kubernetes_version=settings.kubernetes_version)
+            render_repository(settings_for(fleets, (), settings.kubernetes_version, settings.out))
         except SystemExit as stop:
             if stop.code:
                 click.echo("fleetgen: the edit was written, but the render failed; fix that, then render", err=True)

@@ -47,6 +47,15 @@ jobs_option: Decorator = click.option(
     help="Processes to compile pools on; the output is the same whatever the number.",
 )
 
+wait_option: Decorator = click.option(
+    "--wait",
+    type=click.FloatRange(min=0),
+    default=60,
+    show_default=True,
+    metavar="SECONDS",
+    help="How long to wait for another render or edit of this repository to finish; then exit 1.",
+)
+
 
 def compile_options(function: Callable[..., Any]) -> Callable[..., Any]:
     """What render, check and plan all take: the folders, the pools, the Kubernetes version, the processes."""

@@ -3,19 +3,31 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 
 import click
 
 from ..allocation.capacity import capacity_json, capacity_report, capacity_table, over_limit
+from ..diagnostics import Diagnostic, error
 from ..fleetfiles.load import load_fleets
 from ..fleetfiles.rules import validate_fleets
 from ..fleetfiles.schema import schema_text
 from ..settings import Settings
-from ..tree import repository, sinks, stamp
+from ..tree import repository, runlock, sinks, stamp
 from ..tree.compile import Compiled
 from ..tree.plan import plan_markdown, plan_text
-from .options import compile_options, fleets_option, jobs_option, kubernetes_version_option, pool_option, settings_for
+from .options import (
+    compile_options,
+    fleets_option,
+    jobs_option,
+    kubernetes_version_option,
+    pool_option,
+    settings_for,
+    wait_option,
+)
 from .report import ExitCode, diagnostics_text, print_diagnostics
 
 
@@ -54,11 +66,33 @@ def validate(fleets: Path, pools: tuple[str, ...], kubernetes_version: str) -> N
     sys.exit(code)
 
 
+@contextmanager
+def writing(fleets: Path, command: str, wait: float) -> Iterator[None]:
+    """Hold the repository's run lock around a run that writes; exit 1 when another keeps it past `wait`."""
+    held = runlock.acquire(fleets, f"fleetgen {command}", wait, partial(click.echo, err=True))
+    if isinstance(held, Diagnostic):
+        print_diagnostics([held], writes=True)
+        sys.exit(ExitCode.FAILED)
+    try:
+        yield
+    finally:
+        if held is not None:
+            held.release()
+
+
 @click.command()
 @compile_options
-def render(fleets: Path, out: Path, pools: tuple[str, ...], kubernetes_version: str, jobs: int) -> None:
+@wait_option
+def render(fleets: Path, out: Path, pools: tuple[str, ...], kubernetes_version: str, jobs: int, wait: float) -> None:
     """Write rendered/ and the pools' allocations.lock files."""
     settings = settings_for(fleets, pools, kubernetes_version, out, jobs)
+    with writing(settings.fleets, "render", wait):
+        render_repository(settings)
+
+
+def render_repository(settings: Settings) -> None:
+    """The render, for a caller that holds the run lock; exits 1 when it cannot write, or wrote output of
+    fleet files that changed while it ran."""
     found = _stale_or_none(
         settings, "wrote 0 files: nothing changed since the last render (its stamp matches)", writes=True
     )
@@ -66,12 +100,15 @@ def render(fleets: Path, out: Path, pools: tuple[str, ...], kubernetes_version: 
         return
     compiled, prior = found
     written = sinks.write(compiled, settings.out, settings.pools)
+    if written.blocked:
+        print_diagnostics(written.blocked, writes=True)
+        sys.exit(ExitCode.FAILED)
     if written.changes.conflicts:
         for conflict in written.changes.conflicts:
             click.echo(f"{settings.out / conflict.path}: {conflict.reason}", err=True)
         click.echo("fleetgen: refusing to write; nothing was changed", err=True)
         sys.exit(ExitCode.FAILED)
-    sinks.certify(compiled, settings, prior)
+    changed = sinks.certify(compiled, settings, prior)
     for record in compiled.records:
         click.echo(record.summary)
     changes = written.changes
@@ -79,6 +116,10 @@ def render(fleets: Path, out: Path, pools: tuple[str, ...], kubernetes_version: 
         f"wrote {len(changes.written)} files, removed {len(changes.removed)}, "
         f"{changes.unchanged + compiled.reused_files} unchanged; {len(written.locks)} locks updated"
     )
+    if changed:
+        hint = f"{settings.out} holds the output of the files as this render read them: run `fleetgen render` again"
+        print_diagnostics(error(part, 0, 0, "changed while this render read it", hint) for part in changed)
+        sys.exit(ExitCode.FAILED)
 
 
 @click.command()
@@ -91,6 +132,7 @@ def check(fleets: Path, out: Path, pools: tuple[str, ...], kubernetes_version: s
         return
     staleness = sinks.compare(found[0], settings.out, settings.pools)
     problems = staleness.paths + [f"{c.path}: {c.reason}" for c in staleness.changes.conflicts]
+    problems += [f"{blocked.path}: {blocked.message}" for blocked in staleness.blocked]
     if not problems:
         click.echo(f"{settings.out}: up to date")
         return
