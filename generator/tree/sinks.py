@@ -51,11 +51,13 @@ def blocked_paths(compiled: Compiled, out: Path) -> tuple[Diagnostic, ...]:
                 if reason == "is a symbolic link"
                 else "move it out of the pool folder, then render"
             )
-            found.append(error(str(pool.source.lock_path), 0, 0, f"the pool's lock {reason}", hint))
+            message = f"the pool's lock {reason}; fleetgen writes it only as a regular file, never through a link"
+            found.append(error(str(pool.source.lock_path), 0, 0, message, hint))
     reason = obstacle(out / stamp.STAMP_FILE)
     if reason:
         hint = "delete it, then render: the render writes its stamp anew (the stamp is only a cache)"
-        found.append(error(str(out / stamp.STAMP_FILE), 0, 0, f"fleetgen's stamp {reason}", hint))
+        message = f"fleetgen's stamp {reason}; fleetgen writes it only as a regular file, never through a link"
+        found.append(error(str(out / stamp.STAMP_FILE), 0, 0, message, hint))
     return tuple(found)
 
 
