@@ -1,12 +1,15 @@
 """Run lock: one writing run at a time per repository, so that render and the edits never interleave.
 
 A run that writes (render, the edits, which render too) holds `.fleetgen.lock`, beside the fleets folder,
-with flock(2) from before it reads a fleet file until its stamp is written; the kernel releases it when the
-process ends, even on kill -9. While held, the file names its holder (pid, command, start time) so that a
-run that waits, or gives up, can say for whom. The holder deletes the file as it leaves, so nothing is left
-to commit; one killed with -9 leaves it behind, unlocked, and the next run takes it over. Read-only runs
-(check, plan) take no lock: the stamp never vouches for bytes a render did not read, so they cannot be
-misled by a render running beside them.
+from before it reads a fleet file until its stamp is written. It is a POSIX record lock (lockf), which
+belongs to the process alone: the compile workers it forks do not inherit it, and the kernel releases it
+when the process ends, even on kill -9 (an flock would live on in a worker left behind). Nothing else in
+the process may open the file, since closing any descriptor of it would release the lock.
+
+While held, the file names its holder (pid, command, start time) so that a run that waits, or gives up,
+can say for whom. The holder deletes the file as it leaves, so nothing is left to commit; one killed with
+-9 leaves it behind, unlocked, and the next run takes it over. Read-only runs (check, plan) take no lock:
+the stamp never vouches for bytes a render did not read, so they cannot be misled by a render beside them.
 """
 
 from __future__ import annotations
@@ -99,9 +102,11 @@ def _open(path: Path) -> int | Diagnostic | None:
 
 def _try_lock(fd: int) -> bool:
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return False
+        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as problem:
+        if problem.errno in (errno.EACCES, errno.EAGAIN):
+            return False
+        raise
     return True
 
 
