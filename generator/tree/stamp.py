@@ -46,14 +46,14 @@ _WORKERS = min(4, os.cpu_count() or 1)
 @cache
 def code_fingerprint() -> str:
     """fleetgen's own files and its dependencies' versions: a changed fleetgen never trusts an old stamp."""
-    digest = hashlib.sha256(_FORMAT.encode())
+    hashed = hashlib.sha256(_FORMAT.encode())
     package = Path(__file__).resolve().parents[1]  # the whole generator package, every stage
     for relative, content in _tree(package):
         if not relative.endswith(".pyc"):
-            digest.update(relative.encode() + b"\0" + content)
+            hashed.update(relative.encode() + b"\0" + content)
     for name in _DEPENDENCIES:
-        digest.update(f"{name}={_version(name)}\0".encode())
-    return digest.hexdigest()
+        hashed.update(f"{name}={_version(name)}\0".encode())
+    return hashed.hexdigest()
 
 
 def _version(name: str) -> str:
@@ -185,9 +185,9 @@ def prior(fleets: Path, out: Path, settings: str) -> Prior:
     if not headers:
         return Prior(False, (), (), inputs=before)
     reused = tuple(
-        stamp.records[name][digest]
-        for name, digest in sorted(now.pools.items())
-        if digest is not None and digest in stamp.records.get(name, {})
+        stamp.records[name][pool_digest]
+        for name, pool_digest in sorted(now.pools.items())
+        if pool_digest is not None and pool_digest in stamp.records.get(name, {})
     )
     if pools_overlap(reused):
         return Prior(False, (), (), inputs=before)  # pools that each rendered alone, brought together by a merge
