@@ -217,3 +217,16 @@ def test_a_writer_killed_with_sigkill_leaves_the_repository_free(repo: Path) -> 
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(render.pid, signal.SIGKILL)
+
+
+def test_a_link_where_the_run_lock_goes_is_refused(repo: Path) -> None:
+    """The lock is never opened through a link: its target would be truncated and rewritten."""
+    target = repo.parent / "precious"
+    target.write_text("not fleetgen's\n")
+    (repo / RUN_LOCK).symlink_to(target)
+
+    code, stdout, stderr = run("render")
+
+    assert (code, stdout) == (1, "")
+    assert f"{RUN_LOCK}: error: the repository's lock is a symbolic link\n  hint: " in stderr
+    assert target.read_text() == "not fleetgen's\n" and (repo / RUN_LOCK).is_symlink()
