@@ -15,7 +15,7 @@ from ..edits.edit import Proposal
 from ..tree.plan import plan_text
 from .options import fleets_option, kubernetes_version_option, out_option, pool_and_name, settings_for, wait_option
 from .report import ExitCode
-from .repository import render_repository, writing
+from .repository import hold_run_lock, render
 
 
 @click.command()
@@ -52,14 +52,10 @@ def _edit_options(function: Callable[..., Any]) -> Callable[..., Any]:
 def _apply_edit(ctx: click.Context, pool: str, propose: Callable[..., Proposal], **options: Any) -> None:
     """Write an edit that validates and compiles, render, print the plan; a refused edit writes nothing, exit 1.
 
-    `propose(loaded, root)` says what to write; `options` are the ones `_edit_options` adds. The whole run,
-    from reading the fleet files to the render's stamp, holds the repository's run lock.
+    `propose(loaded, root)` says what to write; `options` are the ones `_edit_options` adds. The run lock is
+    held from before the fleet files are read until the render's stamp is written.
     """
-    with writing(options["fleets"], str(ctx.info_name), options["wait"]):
-        _edit_and_render(pool, propose, **options)
-
-
-def _edit_and_render(pool: str, propose: Callable[..., Proposal], **options: Any) -> None:
+    hold_run_lock(options["fleets"], options["wait"])
     fleets, no_render = options["fleets"], options["no_render"]
     settings = settings_for(fleets, (pool,), options["kubernetes_version"], options["out"])
     checked = edit.prepare(settings, pool, partial(propose, root=fleets))
@@ -74,7 +70,7 @@ def _edit_and_render(pool: str, propose: Callable[..., Proposal], **options: Any
         click.echo(line)
     if not no_render:
         try:
-            render_repository(settings_for(fleets, (), settings.kubernetes_version, settings.out))
+            ctx.invoke(render, fleets=fleets, out=settings.out, kubernetes_version=settings.kubernetes_version)
         except SystemExit as stop:
             if stop.code:
                 click.echo("fleetgen: the edit was written, but the render failed; fix that, then render", err=True)

@@ -29,6 +29,15 @@ fleets_option: Decorator = click.option(
     help="Folder with one sub-folder per node pool.",
 )
 
+wait_option: Decorator = click.option(
+    "--wait",
+    type=click.FloatRange(min=0),
+    default=60,
+    show_default=True,
+    metavar="SECONDS",
+    help="How long to wait for another render or edit of this repository to finish; then exit 1.",
+)
+
 out_option: Decorator = click.option(
     "--out",
     type=click.Path(path_type=Path, file_okay=False),
@@ -45,15 +54,6 @@ jobs_option: Decorator = click.option(
     default=0,
     show_default="one per core from 10,000 servers",
     help="Processes to compile pools on; the output is the same whatever the number.",
-)
-
-wait_option: Decorator = click.option(
-    "--wait",
-    type=click.FloatRange(min=0),
-    default=60,
-    show_default=True,
-    metavar="SECONDS",
-    help="How long to wait for another render or edit of this repository to finish; then exit 1.",
 )
 
 

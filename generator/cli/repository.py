@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 
@@ -66,18 +64,16 @@ def validate(fleets: Path, pools: tuple[str, ...], kubernetes_version: str) -> N
     sys.exit(code)
 
 
-@contextmanager
-def writing(fleets: Path, command: str, wait: float) -> Iterator[None]:
-    """Hold the repository's run lock around a run that writes; exit 1 when another keeps it past `wait`."""
-    held = runlock.acquire(fleets, f"fleetgen {command}", wait, partial(click.echo, err=True))
+def hold_run_lock(fleets: Path, wait: float) -> None:
+    """Hold the repository's run lock until the running command ends (an edit's render runs under the
+    edit's); exit 1 when another run keeps it past `wait` seconds."""
+    ctx = click.get_current_context()
+    held = runlock.acquire(fleets, f"fleetgen {ctx.info_name}", wait, partial(click.echo, err=True))
     if isinstance(held, Diagnostic):
         print_diagnostics([held], writes=True)
         sys.exit(ExitCode.FAILED)
-    try:
-        yield
-    finally:
-        if held is not None:
-            held.release()
+    if held is not None:
+        ctx.call_on_close(held.release)
 
 
 @click.command()
@@ -86,13 +82,7 @@ def writing(fleets: Path, command: str, wait: float) -> Iterator[None]:
 def render(fleets: Path, out: Path, pools: tuple[str, ...], kubernetes_version: str, jobs: int, wait: float) -> None:
     """Write rendered/ and the pools' allocations.lock files."""
     settings = settings_for(fleets, pools, kubernetes_version, out, jobs)
-    with writing(settings.fleets, "render", wait):
-        render_repository(settings)
-
-
-def render_repository(settings: Settings) -> None:
-    """The render, for a caller that holds the run lock; exits 1 when it cannot write, or wrote output of
-    fleet files that changed while it ran."""
+    hold_run_lock(settings.fleets, wait)
     found = _stale_or_none(
         settings, "wrote 0 files: nothing changed since the last render (its stamp matches)", writes=True
     )

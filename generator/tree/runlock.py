@@ -28,6 +28,7 @@ from ..diagnostics import Diagnostic, error
 
 RUN_LOCK = ".fleetgen.lock"
 _POLL_SECONDS = 0.1
+_HELD: set[Path] = set()  # the locks this process holds, by absolute path: taking one again is a no-op
 _WAIT_HINT = "let it finish, then run again; or give it longer with --wait SECONDS"
 
 
@@ -35,7 +36,7 @@ _WAIT_HINT = "let it finish, then run again; or give it longer with --wait SECON
 class RunLock:
     """A held lock: release it when the run ends (the kernel does so anyway if the process dies)."""
 
-    path: Path
+    path: Path  # absolute
     fd: int
 
     def release(self) -> None:
@@ -46,21 +47,22 @@ class RunLock:
                 os.unlink(self.path)
         finally:
             os.close(self.fd)
+            _HELD.discard(self.path)
 
 
 def lock_path(fleets: Path) -> Path:
-    """The lock of the repository that holds `fleets`, however the folder was named (`fleets`, `.`, `x/..`),
-    relative to the working folder when it lies below it."""
-    path = Path(os.path.normpath(fleets.absolute())).parent / RUN_LOCK
-    relative = os.path.relpath(path)
-    return path if relative.startswith("..") else Path(relative)
+    """The lock of the repository that holds `fleets`, however the folder was named (`fleets`, `.`, `x/..`)."""
+    return Path(os.path.normpath(fleets.absolute())).parent / RUN_LOCK
 
 
 def acquire(fleets: Path, command: str, wait: float, waiting: Callable[[str], None]) -> RunLock | Diagnostic | None:
     """Take the repository's lock for `command` (e.g. `fleetgen render`), waiting up to `wait` seconds and
     telling `waiting` once whom it waits for. None when there is no repository to lock (the folder that would
-    hold fleets/ does not exist: the run fails on its own); a Diagnostic when the lock cannot be had."""
+    hold fleets/ does not exist: the run fails on its own) or when this process holds it already (an edit's
+    render runs under the edit's); a Diagnostic when the lock cannot be had."""
     path = lock_path(fleets)
+    if path in _HELD:
+        return None
     deadline = time.monotonic() + wait
     told = False
     while True:
@@ -70,6 +72,7 @@ def acquire(fleets: Path, command: str, wait: float, waiting: Callable[[str], No
         if _try_lock(opened):
             if _same_file(path, opened):
                 _write_holder(opened, command)
+                _HELD.add(path)
                 return RunLock(path, opened)
             os.close(opened)  # the holder deleted it as we locked it: take the new one
             continue
@@ -77,11 +80,17 @@ def acquire(fleets: Path, command: str, wait: float, waiting: Callable[[str], No
         os.close(opened)
         if time.monotonic() >= deadline:
             message = f"another fleetgen run holds this repository: {holder}; waited {wait:g} s"
-            return error(str(path), 0, 0, message, _WAIT_HINT)
+            return error(_shown(path), 0, 0, message, _WAIT_HINT)
         if not told:
-            waiting(f"fleetgen: waiting up to {wait:g} s for {path}: {holder}")
+            waiting(f"fleetgen: waiting up to {wait:g} s for {_shown(path)}: {holder}")
             told = True
         time.sleep(_POLL_SECONDS)
+
+
+def _shown(path: Path) -> str:
+    """The path as messages name it: relative to the working folder when it lies below it."""
+    relative = os.path.relpath(path)
+    return str(path) if relative.startswith("..") else relative
 
 
 def _open(path: Path) -> int | Diagnostic | None:
@@ -93,10 +102,10 @@ def _open(path: Path) -> int | Diagnostic | None:
     except OSError as problem:
         reason = "is a symbolic link" if problem.errno == errno.ELOOP else f"cannot be opened ({problem.strerror})"
         hint = f"fleetgen keeps {RUN_LOCK} there while it writes, and deletes it after; remove what is in the way"
-        return error(str(path), 0, 0, f"the repository's lock {reason}", hint)
+        return error(_shown(path), 0, 0, f"the repository's lock {reason}", hint)
     if not stat.S_ISREG(os.fstat(fd).st_mode):
         os.close(fd)
-        return error(str(path), 0, 0, "the repository's lock is not a regular file", f"remove {path}")
+        return error(_shown(path), 0, 0, "the repository's lock is not a regular file", f"remove {_shown(path)}")
     return fd
 
 
