@@ -236,7 +236,7 @@ def _stamp_line(repo: Path, pool: str) -> str:
 
 
 @pytest.mark.parametrize(
-    "garbage", ["", "fleetgen stamp v2\n", "fleetgen stamp v2\n{}\n", "fleetgen stamp v2\n[1]\n{\n"]
+    "garbage", ["", "fleetgen stamp v3\n", "fleetgen stamp v3\n{}\n", "fleetgen stamp v3\n[1]\n{\n"]
 )
 def test_a_damaged_stamp_means_a_render_from_nothing(repo: Path, garbage: str) -> None:
     bump_casual(repo)
