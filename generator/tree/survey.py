@@ -90,11 +90,15 @@ def walk(root: Path, label: str) -> Iterator[tuple[str, Path]]:
 
 def _content(path: Path, follow: bool) -> bytes:
     """A file's bytes. A link stands for its target text, so adding, removing or re-pointing one counts;
-    with `follow` (fleet files, which the loader reads through links) also for the bytes it leads to."""
-    if path.is_symlink():
-        text = b"link\0" + os.readlink(path).encode()
-        return text + b"\0" + path.read_bytes() if follow and path.is_file() else text
-    return path.read_bytes() if path.is_file() else b"not a regular file"
+    with `follow` (fleet files, which the loader reads through links) also for the bytes it leads to. A
+    file that is gone since it was listed, or cannot be read, stands for its error."""
+    try:
+        if path.is_symlink():
+            text = b"link\0" + os.readlink(path).encode()
+            return text + b"\0" + path.read_bytes() if follow and path.is_file() else text
+        return path.read_bytes() if path.is_file() else b"not a regular file"
+    except OSError as problem:
+        return f"cannot be read\0{problem.errno}".encode()
 
 
 def _mark(path: Path) -> tuple[int, ...]:
