@@ -1,9 +1,9 @@
 """Runs beside each other on one repository: an edit and a render never interleave (the run lock), and the
 stamp vouches only for the bytes a render read, so `check` never says "up to date" over stale output.
 
-The renders here compile on two worker processes (`--jobs 2`), which they start only once every fleet file
-is read: a render paused right then (SIGSTOP to its process group) has read the old files and written
-nothing, the moment where another writer must not slip in.
+The renders here compile both example pools (no stamp vouches for either) on two worker processes (`--jobs
+2`), which they start only once every fleet file is read: a render paused right then (SIGSTOP to its process
+group) has read the old files and written nothing, the moment where another writer must not slip in.
 """
 
 from __future__ import annotations
@@ -18,18 +18,23 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from generator.cli import cli
+from generator.parallel import available_workers
 from generator.tree.runlock import RUN_LOCK
 from generator.tree.stamp import STAMP_FILE
 
 ROOT = Path(__file__).resolve().parent.parent
 RANKED = "fleets/eu-west-1/ranked.yaml"
 SINCE = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"
+paused_by_its_workers = pytest.mark.skipif(
+    available_workers() < 2, reason="a render is paused when it starts its compile workers, which takes two cores"
+)
 
 
 @pytest.fixture
@@ -42,12 +47,31 @@ def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return work
 
 
+_STARTED: list[subprocess.Popen[str]] = []
+
+
+@pytest.fixture(autouse=True)
+def no_process_left() -> Iterator[None]:
+    """A test that fails while a render is paused must not leave it, or its workers, stopped for good."""
+    yield
+    while _STARTED:
+        process = _STARTED.pop()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+        for stream in (process.stdout, process.stderr):
+            if stream is not None:
+                stream.close()
+
+
 def fleetgen(repo: Path, *args: str) -> subprocess.Popen[str]:
     """The real command in its own process group (so that its compile workers are paused with it)."""
     command = [sys.executable, "-m", "generator", *args]
-    return subprocess.Popen(
+    process = subprocess.Popen(
         command, cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
     )
+    _STARTED.append(process)
+    return process
 
 
 def run(*args: str) -> tuple[int, str, str]:
@@ -141,6 +165,7 @@ def test_an_edit_and_a_render_run_together_and_check_never_vouches_for_stale_out
         assert not (repo / RUN_LOCK).exists()
 
 
+@paused_by_its_workers
 @pytest.mark.parametrize("changed_back", [False, True], ids=["changed", "changed-and-changed-back"])
 def test_a_fleet_file_changed_while_a_render_reads_is_not_vouched_for(repo: Path, changed_back: bool) -> None:
     """Someone saves a fleet file after the render read it (even twice, ending with the same bytes: the
@@ -171,9 +196,11 @@ def test_a_fleet_file_changed_while_a_render_reads_is_not_vouched_for(repo: Path
     assert run("check")[:2] == (0, "rendered: up to date\n")
 
 
+@paused_by_its_workers
 def test_a_second_writer_is_told_who_holds_the_repository_and_waits_or_gives_up(repo: Path) -> None:
     ranked = repo / RANKED
     ranked.write_text(ranked.read_text().replace("replicas: 6", "replicas: 7", 1))
+    (repo / "rendered" / STAMP_FILE).unlink()  # both pools compile, on two workers
     render = fleetgen(repo, "render", "--jobs", "2")
     assert paused_after_reading(render)
     holder = f"held by pid {render.pid} \\(`fleetgen render`\\) since {SINCE}"
@@ -198,10 +225,12 @@ def test_a_second_writer_is_told_who_holds_the_repository_and_waits_or_gives_up(
     assert not (repo / RUN_LOCK).exists()
 
 
+@paused_by_its_workers
 def test_a_writer_killed_with_sigkill_leaves_the_repository_free(repo: Path) -> None:
     """`kill -9` of the render alone: its compile workers live on (paused here), yet the lock is free."""
     ranked = repo / RANKED
     ranked.write_text(ranked.read_text().replace("replicas: 6", "replicas: 7", 1))
+    (repo / "rendered" / STAMP_FILE).unlink()  # both pools compile, on two workers
     render = fleetgen(repo, "render", "--jobs", "2")
     assert paused_after_reading(render)
     os.kill(render.pid, signal.SIGKILL)

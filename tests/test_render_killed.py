@@ -159,17 +159,22 @@ def test_at_every_swap_each_delivery_object_names_a_folder_that_exists(tmp_path:
     seen = top_level(rendered)
     process = render(repo)
     pauses = 0
-    while process.poll() is None:
-        if top_level(rendered) == seen:
-            continue
-        process.send_signal(signal.SIGSTOP)
-        if stopped(process):
-            pauses += 1
-            assert missing_folders(repo) == [], f"after {pauses} swaps"
-            for pool in POOLS:
-                assert old_new_or_between(tree(rendered / pool), old[pool], new[pool]), f"{pool} after {pauses} swaps"
-        seen = top_level(rendered)
-        process.send_signal(signal.SIGCONT)
+    try:
+        while process.poll() is None:
+            if top_level(rendered) == seen:
+                continue
+            process.send_signal(signal.SIGSTOP)
+            if stopped(process):
+                pauses += 1
+                assert missing_folders(repo) == [], f"after {pauses} swaps"
+                for pool in POOLS:
+                    now = tree(rendered / pool)
+                    assert old_new_or_between(now, old[pool], new[pool]), f"{pool} after {pauses} swaps"
+            seen = top_level(rendered)
+            process.send_signal(signal.SIGCONT)
+    finally:
+        if process.poll() is None:
+            process.kill()  # a failed check leaves no render stopped behind
     assert process.wait() == 0
     assert pauses >= 2, "the render should be seen between its swaps"
     assert {pool: tree(rendered / pool) for pool in POOLS} == new
