@@ -22,9 +22,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from test_edit import run
 
-from generator.cli import cli
 from generator.parallel import available_workers
 from generator.tree.runlock import RUN_LOCK
 from generator.tree.stamp import STAMP_FILE
@@ -74,12 +73,6 @@ def fleetgen(repo: Path, *args: str) -> subprocess.Popen[str]:
     return process
 
 
-def run(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(cli, list(args))
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
-    return result.exit_code, result.stdout, result.stderr
-
-
 def paused_after_reading(process: subprocess.Popen[str], delay: float | None = None) -> bool:
     """Pause a render once it has read every fleet file (it has started its compile workers), or `delay`
     seconds after it started; False when it ended first."""
@@ -92,6 +85,18 @@ def paused_after_reading(process: subprocess.Popen[str], delay: float | None = N
             return True
         time.sleep(0.002)
     return False
+
+
+def render_paused_after_reading(repo: Path, ranked: int | None = None) -> subprocess.Popen[str]:
+    """A render of both pools (the stamp removed), after `ranked` replicas of ranked when given, paused
+    once it has read every fleet file."""
+    if ranked is not None:
+        path = repo / RANKED
+        path.write_text(path.read_text().replace("replicas: 6", f"replicas: {ranked}", 1))
+    (repo / "rendered" / STAMP_FILE).unlink()
+    render = fleetgen(repo, "render", "--jobs", "2")
+    assert paused_after_reading(render)
+    return render
 
 
 def finish(process: subprocess.Popen[str]) -> tuple[int, str]:
@@ -171,9 +176,7 @@ def test_a_fleet_file_changed_while_a_render_reads_is_not_vouched_for(repo: Path
     """Someone saves a fleet file after the render read it (even twice, ending with the same bytes: the
     render cannot tell which it read): the render writes what it read, says that the file changed, exits 1
     and writes no stamp, so check and the next render look at the files again."""
-    (repo / "rendered" / STAMP_FILE).unlink()
-    render = fleetgen(repo, "render", "--jobs", "2")
-    assert paused_after_reading(render)
+    render = render_paused_after_reading(repo)
     ranked = repo / RANKED
     original = ranked.read_text()
     ranked.write_text(original.replace("replicas: 6", "replicas: 7", 1))
@@ -198,11 +201,7 @@ def test_a_fleet_file_changed_while_a_render_reads_is_not_vouched_for(repo: Path
 
 @paused_by_its_workers
 def test_a_second_writer_is_told_who_holds_the_repository_and_waits_or_gives_up(repo: Path) -> None:
-    ranked = repo / RANKED
-    ranked.write_text(ranked.read_text().replace("replicas: 6", "replicas: 7", 1))
-    (repo / "rendered" / STAMP_FILE).unlink()  # both pools compile, on two workers
-    render = fleetgen(repo, "render", "--jobs", "2")
-    assert paused_after_reading(render)
+    render = render_paused_after_reading(repo, ranked=7)
     holder = f"held by pid {render.pid} \\(`fleetgen render`\\) since {SINCE}"
     before = {path: path.read_bytes() for path in sorted(repo.rglob("*")) if path.is_file()}
 
@@ -220,7 +219,7 @@ def test_a_second_writer_is_told_who_holds_the_repository_and_waits_or_gives_up(
     assert re.search(f"^fleetgen: waiting up to 30 s for {RUN_LOCK}: {holder}$", said, re.M), said
     assert finish(render)[0] == 0
     assert finish(scale)[0] == 0
-    assert "replicas: 8" in ranked.read_text()
+    assert "replicas: 8" in (repo / RANKED).read_text()
     assert run("check")[:2] == (0, "rendered: up to date\n")
     assert not (repo / RUN_LOCK).exists()
 
@@ -228,11 +227,7 @@ def test_a_second_writer_is_told_who_holds_the_repository_and_waits_or_gives_up(
 @paused_by_its_workers
 def test_a_writer_killed_with_sigkill_leaves_the_repository_free(repo: Path) -> None:
     """`kill -9` of the render alone: its compile workers live on (paused here), yet the lock is free."""
-    ranked = repo / RANKED
-    ranked.write_text(ranked.read_text().replace("replicas: 6", "replicas: 7", 1))
-    (repo / "rendered" / STAMP_FILE).unlink()  # both pools compile, on two workers
-    render = fleetgen(repo, "render", "--jobs", "2")
-    assert paused_after_reading(render)
+    render = render_paused_after_reading(repo, ranked=7)
     os.kill(render.pid, signal.SIGKILL)
     render.wait(timeout=60)
     try:
