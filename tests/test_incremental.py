@@ -262,7 +262,7 @@ def _stamp_line(repo: Path, pool: str) -> str:
 
 
 @pytest.mark.parametrize(
-    "garbage", ["", "fleetgen stamp v2\n", "fleetgen stamp v2\n{}\n", "fleetgen stamp v2\n[1]\n{\n"]
+    "garbage", ["", "fleetgen stamp v3\n", "fleetgen stamp v3\n{}\n", "fleetgen stamp v3\n[1]\n{\n"]
 )
 def test_a_damaged_stamp_means_a_render_from_nothing(repo: Path, garbage: str) -> None:
     bump_casual(repo)
@@ -448,8 +448,8 @@ def test_the_stamp_fingerprints_every_stage_of_fleetgen(monkeypatch: pytest.Monk
     read: list[str] = []
     walk = stamp._tree
 
-    def recorded(root: Path, follow: bool = False) -> Any:
-        for relative, content in walk(root, follow):
+    def recorded(root: Path) -> Any:
+        for relative, content in walk(root):
             read.append(relative)
             yield relative, content
 

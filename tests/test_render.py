@@ -6,6 +6,7 @@ import os
 import re
 import shutil
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 
 import kubernetes_validate
@@ -465,3 +466,96 @@ def test_pods_keep_autoscalers_from_evicting_them_unless_the_pool_allows_it(repo
         "community": dict.fromkeys(DO_NOT_DISRUPT),
         "relay": dict.fromkeys(DO_NOT_DISRUPT),
     }
+
+
+# --- every path a render writes is checked before the first write ---------------------------------------
+
+EU_LOCK = "fleets/eu-west-1/allocations.lock"
+
+
+def state(root: Path) -> dict[str, tuple[object, ...]]:
+    """Every entry below root, links unfollowed: kind, bytes or link target, mtime and inode (a folder's inode
+    only: the run lock comes and goes beside fleets/). What links lead to lies below root too."""
+    found: dict[str, tuple[object, ...]] = {}
+    for directory, folders, files in os.walk(root):
+        for name in sorted([*folders, *files]):
+            path = Path(directory, name)
+            info = path.lstat()
+            if path.is_symlink():
+                found[str(path.relative_to(root))] = ("link", os.readlink(path), info.st_mtime_ns, info.st_ino)
+            elif path.is_dir():
+                found[str(path.relative_to(root))] = ("folder", info.st_ino)
+            else:
+                found[str(path.relative_to(root))] = ("file", path.read_bytes(), info.st_mtime_ns, info.st_ino)
+    return found
+
+
+def bump_casual(repo: Path) -> None:
+    """One more casual server, so that a render has files to write."""
+    casual = repo / "fleets/eu-west-1/casual.yaml"
+    casual.write_text(casual.read_text().replace("replicas: 4", "replicas: 5", 1))
+
+
+def lock_is_a_link(repo: Path) -> tuple[str, str]:
+    target = repo / "elsewhere.lock"
+    shutil.copyfile(repo / EU_LOCK, target)
+    (repo / EU_LOCK).unlink()
+    (repo / EU_LOCK).symlink_to(target)
+    return EU_LOCK, "the pool's lock is a symbolic link"
+
+
+def lock_is_a_folder(repo: Path) -> tuple[str, str]:
+    (repo / EU_LOCK).unlink()
+    (repo / EU_LOCK).mkdir()
+    (repo / EU_LOCK / "notes.txt").write_text("kept by someone\n")
+    return EU_LOCK, "the pool's lock is a directory"
+
+
+def stamp_is_a_link(repo: Path) -> tuple[str, str]:
+    target = repo / "elsewhere-stamp"
+    shutil.copyfile(repo / "rendered" / STAMP_FILE, target)
+    (repo / "rendered" / STAMP_FILE).unlink()
+    (repo / "rendered" / STAMP_FILE).symlink_to(target)
+    return f"rendered/{STAMP_FILE}", "fleetgen's stamp is a symbolic link"
+
+
+@pytest.mark.parametrize("obstacle", [lock_is_a_link, lock_is_a_folder, stamp_is_a_link])
+def test_a_lock_or_stamp_that_is_not_a_file_is_refused_before_anything_is_written(
+    repo: Path, obstacle: Callable[[Path], tuple[str, str]]
+) -> None:
+    bump_casual(repo)
+    path, message = obstacle(repo)
+    before = state(repo)
+
+    code, stdout, stderr = run("render")
+
+    assert code == 1, stderr
+    assert (
+        f"{path}: error: {message}; fleetgen writes it only as a regular file, never through a link\n  hint: " in stderr
+    )
+    assert stderr.endswith("fleetgen: 1 error; nothing was written\n")
+    assert "Traceback" not in stderr and stdout == ""
+    assert state(repo) == before
+    code, _, stderr = run("check")
+    assert code == 1 and f"{path}: {message}" in stderr
+
+
+def test_a_link_where_a_deleted_pool_was_is_refused_by_render_and_reported_by_check(repo: Path) -> None:
+    bump_casual(repo)
+    elsewhere = repo / "elsewhere"
+    shutil.move(repo / "rendered/us-east-1", elsewhere)
+    (repo / "rendered/us-east-1").symlink_to(elsewhere, target_is_directory=True)
+    shutil.rmtree(repo / "fleets/us-east-1")
+    before = state(repo)
+
+    code, _, stderr = run("render")
+
+    assert code == 1
+    assert "rendered/us-east-1: is a symbolic link; fleetgen never follows or replaces links in its output" in stderr
+    assert state(repo) == before
+    code, stdout, stderr = run("check")
+    assert (code, stdout) == (1, "") and "us-east-1: is a symbolic link" in stderr
+
+    (repo / "rendered/us-east-1").unlink()
+    assert run("render")[0] == 0
+    assert run("check")[:2] == (0, "rendered: up to date\n")

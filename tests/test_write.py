@@ -336,9 +336,19 @@ def test_pool_folder_that_is_a_symlink_is_a_conflict(out_dir: Path, tmp_path: Pa
     assert snapshot(real) == before_real
 
 
-def test_undesired_top_level_symlink_is_ignored(out_dir: Path, tmp_path: Path) -> None:
+def test_a_link_directly_in_the_output_folder_stops_a_whole_apply(out_dir: Path, tmp_path: Path) -> None:
+    """It may stand where a pool was, and Argo CD or Flux would follow it: a whole apply (and its diff, which
+    check reports) refuses it; an apply scoped to other folders (render --pool) leaves it to a whole one."""
     (out_dir / "elsewhere").symlink_to(tmp_path, target_is_directory=True)
-    assert apply_tree(out_dir, desired_tree()).conflicts == ()
+    desired = desired_tree()
+    desired["us-east"]["network/manifest.yaml"] = doc("changed")
+    before = snapshot(out_dir)
+
+    assert apply_tree(out_dir, desired).conflicts == (Conflict("elsewhere", write._SYMLINK),)
+    assert diff_tree(out_dir, desired).conflicts == (Conflict("elsewhere", write._SYMLINK),)
+    assert snapshot(out_dir) == before
+
+    assert apply_tree(out_dir, desired, scope=["us-east"]).conflicts == ()
     assert (out_dir / "elsewhere").is_symlink()
 
 
@@ -470,6 +480,25 @@ def test_stale_backup_is_dropped_when_the_live_folder_exists(out_dir: Path) -> N
     assert apply_tree(out_dir, desired_tree()) == TreeChanges((), (), 5, ())
     assert read_pools(out_dir) == desired_tree()
     assert not staging.exists()
+
+
+def test_recovery_never_moves_a_link_into_the_output_folder(out_dir: Path, tmp_path: Path) -> None:
+    """Only a real folder of regular files is put back from the backup: a link there, or a folder holding one,
+    is deleted with the staging area; what it leads to is untouched."""
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "manifest.yaml").write_bytes(doc("someone else's"))
+    backup = out_dir / STAGING_DIR / "backup"
+    (backup / "ap-south/network").mkdir(parents=True)
+    (backup / "ap-south/network/manifest.yaml").symlink_to(victim / "manifest.yaml")
+    (backup / "sa-east").symlink_to(victim, target_is_directory=True)
+    before = snapshot(victim)
+
+    changes = apply_tree(out_dir, desired_tree())
+
+    assert changes == TreeChanges((), (), 5, ())
+    assert sorted(os.listdir(out_dir)) == ["_delivery", "eu-west", "us-east"]
+    assert snapshot(victim) == before
 
 
 # --- write_file_atomic (lock files) ----------------------------------------------------------------

@@ -15,9 +15,9 @@ from ..edits.edit import Checked, Proposal
 from ..manifests.delivery import PLACEHOLDER_REPO_URL
 from ..settings import Settings
 from ..tree.plan import plan_text
-from .options import fleets_option, kubernetes_version_option, out_option, pool_and_name, settings_for
+from .options import fleets_option, kubernetes_version_option, out_option, pool_and_name, settings_for, wait_option
 from .report import ExitCode, print_diagnostics
-from .repository import render
+from .repository import hold_run_lock, render
 
 
 @click.command()
@@ -51,14 +51,16 @@ def edit_options(function: Callable[..., Any]) -> Callable[..., Any]:
     """What every in-place edit takes besides its own arguments; the command passes them on as **options."""
     help_text = "Edit and print the plan, but leave rendered/ and the lock for a later `fleetgen render`."
     function = click.option("--no-render", is_flag=True, help=help_text)(function)
-    return click.pass_context(fleets_option(out_option(kubernetes_version_option(function))))
+    return click.pass_context(fleets_option(out_option(kubernetes_version_option(wait_option(function)))))
 
 
 def _apply_edit(ctx: click.Context, pool: str, propose: Callable[..., Proposal], **options: Any) -> None:
     """Write an edit that validates and compiles, render, print the plan; a refused edit writes nothing, exit 1.
 
-    `propose(loaded, root)` says what to write; `options` are the ones `edit_options` adds.
+    `propose(loaded, root)` says what to write; `options` are the ones `edit_options` adds. The run lock is
+    held from before the fleet files are read until the render's stamp is written.
     """
+    hold_run_lock(options["fleets"], options["wait"])
     settings = settings_for(options["fleets"], (pool,), options["kubernetes_version"], options["out"])
     checked = edit.prepare(settings, pool, partial(propose, root=settings.fleets))
     finish_edit(ctx, checked, settings, options["no_render"], edit.summary_lines(checked))

@@ -14,6 +14,7 @@ from ..fleetfiles.load import load_fleets
 from .edits import edit_options, finish_edit
 from .options import settings_for
 from .report import ExitCode, print_diagnostics
+from .repository import hold_run_lock
 
 
 @click.group()
@@ -41,6 +42,8 @@ def sync(ctx: click.Context, pools: tuple[str, ...], source: str, every: bool, d
         raise click.UsageError("name the pools to sync, or pass --all (not both)")
     settings = settings_for(options["fleets"], pools, options["kubernetes_version"], options["out"])
     read = _node_list(source)
+    if not dry_run:
+        hold_run_lock(settings.fleets, options["wait"])
     chosen = pools or tuple(node_sync.discovering_pools(load_fleets(settings.fleets)))
     if not chosen:
         hint = node_sync.NO_DISCOVERY_HINT

@@ -31,6 +31,15 @@ fleets_option: Decorator = click.option(
     help="Folder with one sub-folder per node pool.",
 )
 
+wait_option: Decorator = click.option(
+    "--wait",
+    type=click.FloatRange(min=0),
+    default=60,
+    show_default=True,
+    metavar="SECONDS",
+    help="How long to wait for another render or edit of this repository to finish; then exit 1.",
+)
+
 out_option: Decorator = click.option(
     "--out",
     type=click.Path(path_type=Path, file_okay=False),

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import sys
+from functools import partial
 from pathlib import Path
 
 import click
 
 from ..allocation.capacity import capacity_json, capacity_report, capacity_table, over_limit
-from ..diagnostics import Diagnostic
+from ..diagnostics import Diagnostic, error
 from ..fleetfiles.load import load_fleets
 from ..fleetfiles.rules import validate_fleets
 from ..fleetfiles.schema import schema_text
 from ..manifests.delivery import as_check_errors
 from ..settings import Settings
-from ..tree import diff, repository, revision, sinks, stamp
+from ..tree import diff, repository, revision, runlock, sinks, stamp
 from ..tree.compile import Compiled
 from ..tree.plan import plan_markdown, plan_text
 from .options import (
@@ -26,6 +27,7 @@ from .options import (
     kubernetes_version_option,
     pool_option,
     settings_for,
+    wait_option,
 )
 from .report import ExitCode, print_diagnostics
 
@@ -72,14 +74,34 @@ def validate(fleets: Path, pools: tuple[str, ...], kubernetes_version: str) -> N
     sys.exit(code)
 
 
+def hold_run_lock(fleets: Path, wait: float) -> None:
+    """Hold the repository's run lock until the running command ends (an edit's render runs under the
+    edit's); exit 1 when another run keeps it past `wait` seconds."""
+    ctx = click.get_current_context()
+    held = runlock.acquire(fleets, f"fleetgen {ctx.info_name}", wait, partial(click.echo, err=True))
+    if isinstance(held, Diagnostic):
+        print_diagnostics([held], writes=True)
+        sys.exit(ExitCode.FAILED)
+    if held is not None:
+        ctx.call_on_close(held.release)
+
+
 @click.command()
 @compile_options
 @allow_delivery_removal_option
+@wait_option
 def render(
-    fleets: Path, out: Path, pools: tuple[str, ...], kubernetes_version: str, jobs: int, allow_delivery_removal: bool
+    fleets: Path,
+    out: Path,
+    pools: tuple[str, ...],
+    kubernetes_version: str,
+    jobs: int,
+    allow_delivery_removal: bool,
+    wait: float,
 ) -> None:
     """Write rendered/ and the pools' allocations.lock files."""
     settings = settings_for(fleets, pools, kubernetes_version, out, jobs)
+    hold_run_lock(settings.fleets, wait)
     found = _stale_or_none(
         settings, "wrote 0 files: nothing changed since the last render (its stamp matches)", writes=True
     )
@@ -89,12 +111,15 @@ def render(
     if print_diagnostics(sinks.delivery_removals(compiled, settings, allow_delivery_removal), True) is ExitCode.FAILED:
         sys.exit(ExitCode.FAILED)
     written = sinks.write(compiled, settings.out, settings.pools)
+    if written.blocked:
+        print_diagnostics(written.blocked, writes=True)
+        sys.exit(ExitCode.FAILED)
     if written.changes.conflicts:
         for conflict in written.changes.conflicts:
             click.echo(f"{settings.out / conflict.path}: {conflict.reason}", err=True)
         click.echo("fleetgen: refusing to write; nothing was changed", err=True)
         sys.exit(ExitCode.FAILED)
-    sinks.certify(compiled, settings, prior)
+    changed = sinks.certify(compiled, settings, prior)
     for record in compiled.records:
         click.echo(record.summary)
     changes = written.changes
@@ -102,6 +127,10 @@ def render(
         f"wrote {len(changes.written)} files, removed {len(changes.removed)}, "
         f"{changes.unchanged + compiled.reused_files} unchanged; {len(written.locks)} locks updated"
     )
+    if changed:
+        hint = f"{settings.out} holds the output of the files as this render read them: run `fleetgen render` again"
+        print_diagnostics(error(part, 0, 0, "changed while this render read it", hint) for part in changed)
+        sys.exit(ExitCode.FAILED)
 
 
 @click.command()
@@ -118,6 +147,7 @@ def check(fleets: Path, out: Path, pools: tuple[str, ...], kubernetes_version: s
         for line in diff.diff_lines(diff.stale_files(found[0], settings.out, staleness)):
             click.echo(line)
     problems = staleness.paths + [f"{c.path}: {c.reason}" for c in staleness.changes.conflicts]
+    problems += [f"{blocked.path}: {blocked.message}" for blocked in staleness.blocked]
     if not problems:
         click.echo(f"{settings.out}: up to date")
         return

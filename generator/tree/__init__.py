@@ -8,7 +8,8 @@ Leaves: `compile.Compiled` (desired files, locks, records), and the three ends o
 Must not import: edits, cli.
 
 Modules: `repository` (load, validate and compile, reusing what the stamp vouches for), `compile` (the
-pure core), `record` and `stamp` (what lets an unchanged pool be reused unread), `write`, `staging` and
-`files` (safe writes), `sinks` (write, compare, describe), `diff` (`check --diff`), `revision` (rendered/
-and the locks at a git revision, read with git), `plan` (old vs new, in words).
+pure core), `record`, `survey` and `stamp` (what lets an unchanged pool be reused unread), `write`,
+`staging` and `files` (safe writes), `runlock` (one writing run at a time), `sinks` (write, compare,
+describe), `diff` (`check --diff`), `revision` (rendered/ and the locks at a git revision, read with git),
+`plan` (old vs new, in words).
 """

@@ -55,14 +55,34 @@ def write_file_atomic(path: Path, data: bytes) -> bool:
     return True
 
 
-def link_or_copy(source: Path, target: Path, data: bytes) -> None:
-    """Hard-link an unchanged file; where the file system cannot, write it anew but keep its times."""
+def obstacle(path: Path) -> str | None:
+    """What stands where a regular file is to be written (a link, a folder, a device...), or None when the
+    path is free or holds a regular file. Nothing is followed."""
+    try:
+        mode = os.lstat(path).st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except OSError as problem:
+        return f"cannot be reached ({problem.strerror})"
+    if stat.S_ISLNK(mode):
+        return "is a symbolic link"
+    if stat.S_ISDIR(mode):
+        return "is a directory"
+    return None if stat.S_ISREG(mode) else "is not a regular file"
+
+
+def link_or_copy(source: Path, target: Path, data: bytes | None = None) -> None:
+    """Hard-link an unchanged file; where the file system cannot, write it anew (`data`, or the source's
+    bytes, never read through a link) but keep its times."""
     try:
         os.link(source, target, follow_symlinks=False)
     except OSError as exc:
         if exc.errno not in _NO_HARDLINK:
             raise
         before = os.lstat(source)
+        if data is None:
+            with os.fdopen(os.open(source, os.O_RDONLY | os.O_NOFOLLOW), "rb") as handle:
+                data = handle.read()
         write_new_file(target, data, mode=stat.S_IMODE(before.st_mode))
         os.utime(target, ns=(before.st_atime_ns, before.st_mtime_ns), follow_symlinks=False)
 

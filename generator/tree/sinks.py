@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Protocol
 
 from ..allocation.lock import parse_lock
-from ..diagnostics import Diagnostic
+from ..diagnostics import Diagnostic, error
 from ..fleetfiles.load import GITOPS_FILE
 from ..manifests.delivery import DELIVERY_FOLDER
 from ..manifests.delivery_plan import DeliveryPlan, Served, Takedown, delivery_plan, removal_diagnostics
@@ -20,7 +20,7 @@ from ..manifests.render import MANIFEST, NETWORK_UNIT, endpoint_entry, template_
 from ..settings import Settings
 from . import revision, stamp
 from .compile import Compiled, PoolOutput
-from .files import write_file_atomic
+from .files import obstacle, write_file_atomic
 from .plan import PoolPlan, plan_pool
 from .record import PoolRecord
 from .write import OWNED_MARKER, TreeChanges, apply_tree, diff_tree
@@ -42,10 +42,37 @@ def desired_tree(compiled: Compiled) -> dict[str, dict[str, bytes]]:
 class Written:
     changes: TreeChanges
     locks: tuple[str, ...]
+    blocked: tuple[Diagnostic, ...] = ()  # a lock or the stamp that cannot be written: nothing was
+
+
+def blocked_paths(compiled: Compiled, out: Path) -> tuple[Diagnostic, ...]:
+    """The files a render writes beside the output tree (each pool's lock, the stamp), checked before
+    anything is written: a link, a folder or a device where one goes is refused, never written through."""
+    found = []
+    for pool in compiled.pools:
+        reason = obstacle(pool.source.lock_path)
+        if reason:
+            hint = (
+                "replace the link with a copy of the file it leads to, then render"
+                if reason == "is a symbolic link"
+                else "move it out of the pool folder, then render"
+            )
+            message = f"the pool's lock {reason}; fleetgen writes it only as a regular file, never through a link"
+            found.append(error(str(pool.source.lock_path), 0, 0, message, hint))
+    reason = obstacle(out / stamp.STAMP_FILE)
+    if reason:
+        hint = "delete it, then render: the render writes its stamp anew (the stamp is only a cache)"
+        message = f"fleetgen's stamp {reason}; fleetgen writes it only as a regular file, never through a link"
+        found.append(error(str(out / stamp.STAMP_FILE), 0, 0, message, hint))
+    return tuple(found)
 
 
 def write(compiled: Compiled, out: Path, pools: tuple[str, ...]) -> Written:
-    """The rendered tree first, each pool swapped in whole, then the locks (the next render converges)."""
+    """Every path checked first; then the rendered tree, each pool swapped in whole, then the locks (the
+    next render converges)."""
+    blocked = blocked_paths(compiled, out)
+    if blocked:
+        return Written(TreeChanges((), (), 0, ()), (), blocked)
     changes = apply_tree(out, desired_tree(compiled), pools or None, compiled.reused)
     if changes.conflicts:
         return Written(changes, ())
@@ -61,6 +88,7 @@ def write(compiled: Compiled, out: Path, pools: tuple[str, ...]) -> Written:
 class Staleness:
     changes: TreeChanges
     stale_locks: tuple[str, ...]
+    blocked: tuple[Diagnostic, ...] = ()  # what render would refuse to write through
 
     @property
     def paths(self) -> list[str]:
@@ -77,7 +105,7 @@ def compare(compiled: Compiled, out: Path, pools: tuple[str, ...]) -> Staleness:
     stale_locks = tuple(
         str(pool.source.lock_path) for pool in compiled.pools if (pool.source.lock_text or "") != pool.lock_text
     )
-    return Staleness(changes, stale_locks)
+    return Staleness(changes, stale_locks, blocked_paths(compiled, out))
 
 
 class Before(Protocol):
@@ -275,12 +303,8 @@ def endpoints_table(rows: list[dict]) -> str:
     )
 
 
-def certify(compiled: Compiled, settings: Settings, prior: stamp.Prior) -> None:
-    """After a whole render, stamp the repository so the next render or check can stop early; a
-    partial render (--pool) certifies nothing, so it removes the stamp."""
-    if settings.pools:
-        stamp.remove_stamp(settings.out)
-        return
-    untouched = {name: digest for name, digest in prior.digests.items() if name in compiled.reused}
-    shared = compiled.shared_diagnostics
-    stamp.write_stamp(settings.fleets, settings.out, settings.stamp_key, compiled.records, shared, untouched)
+def certify(compiled: Compiled, settings: Settings, prior: stamp.Prior) -> list[str]:
+    """After a render, stamp the repository so the next render or check can stop early; a partial render
+    (--pool) certifies nothing, so it removes the stamp. Returns the parts of the fleets folder that changed
+    while the render ran, which it does not vouch for."""
+    return stamp.certify(compiled, settings.fleets, settings.out, settings.stamp_key, prior)

@@ -2,8 +2,9 @@
 
 The complete new folder is built under `.fleetgen-staging/` (unchanged files hard-linked so their inode
 and mtime survive, changed files written fresh) and exchanged with the live one by
-`renameat2(RENAME_EXCHANGE)`; a run killed at any point leaves each folder fully old or fully new, and
-`recover` clears what it left. Only this package's `write` uses it.
+`renameat2(RENAME_EXCHANGE)`; a run killed at any point leaves each folder fully old or fully new (a pool
+folder may keep, for a while, units it no longer has: see `write`), and `recover` clears what it left.
+Only this package's `write` uses it.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ import fcntl
 import os
 import posixpath
 import shutil
-from collections.abc import Iterator
+import stat
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +44,12 @@ class FolderPlan:
     def changed(self) -> bool:
         return bool(self.written or self.removed)
 
+    @property
+    def vanishing_units(self) -> list[str]:
+        """The sub-folders (units) whose every file goes: the ones a delivery object may still name."""
+        kept = {relative.split("/", 1)[0] for relative in self.files}
+        return sorted({relative.split("/", 1)[0] for relative in self.removed if "/" in relative} - kept)
+
 
 # --- applying ---------------------------------------------------------------------------------------
 
@@ -62,22 +70,36 @@ def locked(out_dir: Path) -> Iterator[None]:
 
 def recover(out_dir: Path) -> None:
     """Undo what a killed run left behind: restore a folder moved aside by the fallback swap if its live
-    copy is missing (it is then the complete old tree), and delete everything else in staging."""
+    copy is missing (it is then the complete old tree), and delete everything else in staging. Only a real
+    folder of regular files is restored: a link there is not ours, and is deleted, never moved in."""
     staging = out_dir / STAGING_DIR
     if not staging.is_dir():
         return
     backups = staging / _BACKUP
     if backups.is_dir() and not backups.is_symlink():
         for entry in sorted(os.listdir(backups)):
-            if not os.path.lexists(out_dir / entry):
+            if not os.path.lexists(out_dir / entry) and _plain_folder(backups / entry):
                 os.rename(backups / entry, out_dir / entry)
                 fsync_dir(out_dir)
     shutil.rmtree(staging)
     fsync_dir(out_dir)
 
 
-def apply_folder(out_dir: Path, folder: FolderPlan) -> None:
-    """Replace one top-level folder by its new content in a single atomic step, then drop the old tree."""
+def _plain_folder(path: Path) -> bool:
+    """A folder (not a link to one) holding only folders and regular files, as fleetgen writes them."""
+    if path.is_symlink() or not path.is_dir():
+        return False
+    for directory, folders, files in os.walk(path):
+        for name in [*folders, *files]:
+            mode = os.lstat(Path(directory, name)).st_mode
+            if not (stat.S_ISDIR(mode) or stat.S_ISREG(mode)):
+                return False
+    return True
+
+
+def apply_folder(out_dir: Path, folder: FolderPlan, lingering: Collection[str] = ()) -> None:
+    """Replace one top-level folder by its new content in a single atomic step, then drop the old tree.
+    The `lingering` units of the live folder are carried into the new one as they are (see `drop_units`)."""
     staging = out_dir / STAGING_DIR
     live = out_dir / folder.name
     if not folder.files:
@@ -89,6 +111,8 @@ def apply_folder(out_dir: Path, folder: FolderPlan) -> None:
         return
     staged = _staging_subdir(out_dir, _NEW) / folder.name
     _stage(live, staged, folder)
+    for unit in lingering:
+        _carry(live / unit, staged / unit)
     if not folder.live_exists:
         os.rename(staged, live)
         fsync_dir(out_dir)
@@ -106,6 +130,18 @@ def apply_folder(out_dir: Path, folder: FolderPlan) -> None:
         for directory in (out_dir, old.parent, staging / _NEW):
             fsync_dir(directory)
     shutil.rmtree(old)
+
+
+def drop_units(out_dir: Path, name: str, units: Collection[str]) -> None:
+    """Remove the units a pool folder kept past its swap, once no delivery object names them."""
+    if not units:
+        return
+    trash = _staging_subdir(out_dir, _TRASH) / name
+    trash.mkdir()
+    for unit in units:
+        os.rename(out_dir / name / unit, trash / unit)
+    fsync_dir(out_dir / name)
+    shutil.rmtree(trash)
 
 
 def _staging_subdir(out_dir: Path, kind: str) -> Path:
@@ -131,3 +167,15 @@ def _stage(live: Path, staged: Path, folder: FolderPlan) -> None:
             write_new_file(target, folder.files[rel])
     for parent in sorted(made, key=lambda p: (-p.count("/"), p)):
         fsync_dir(staged / parent if parent else staged)
+
+
+def _carry(live: Path, staged: Path) -> None:
+    """A live unit into the staged folder as it is, hard-linked file by file (the plan saw only our files)."""
+    for directory, folders, files in os.walk(live):
+        folders.sort()
+        target = staged / Path(directory).relative_to(live)
+        target.mkdir()
+        for name in sorted(files):
+            link_or_copy(Path(directory, name), target / name)
+        fsync_dir(target)
+    fsync_dir(staged.parent)

@@ -12,6 +12,10 @@ else (an edited file, a new fleetgen, another --kubernetes-version, a changed gi
 concerned, or all of them, render again. One line per pool also lets git merge the stamps of two pull
 requests that changed different pools. The stamp is not YAML, and a dot-file, so neither Argo CD nor Flux
 reads it.
+
+The stamp vouches only for what the render that wrote it read and wrote: the fleet files as surveyed before
+they were loaded (a render whose inputs changed before it finished writes no stamp) and the output as the
+render wrote it, never as it is found on disk afterwards (see `survey`).
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cache
@@ -28,26 +32,28 @@ from pathlib import Path
 
 from ..diagnostics import Diagnostic
 from ..manifests.delivery import DELIVERY_FOLDER
+from .compile import Compiled
 from .files import write_file_atomic
 from .record import PoolRecord, diagnostics_from_json, diagnostics_to_json, expect_text, pools_overlap
+from .survey import Inputs, changed_since, digest, inputs, listing, rendered_entries, written_entries
 
 STAMP_FILE = ".fleetgen-stamp"
 _DEPENDENCIES = ("kubernetes-validate", "pydantic", "PyYAML", "jsonschema")
-_FORMAT = "fleetgen stamp v2"
+_FORMAT = "fleetgen stamp v3"
 _WORKERS = min(4, os.cpu_count() or 1)
 
 
 @cache
 def code_fingerprint() -> str:
     """fleetgen's own files and its dependencies' versions: a changed fleetgen never trusts an old stamp."""
-    digest = hashlib.sha256(_FORMAT.encode())
+    hashed = hashlib.sha256(_FORMAT.encode())
     package = Path(__file__).resolve().parents[1]  # the whole generator package, every stage
     for relative, content in _tree(package):
         if not relative.endswith(".pyc"):
-            digest.update(relative.encode() + b"\0" + content)
+            hashed.update(relative.encode() + b"\0" + content)
     for name in _DEPENDENCIES:
-        digest.update(f"{name}={_version(name)}\0".encode())
-    return digest.hexdigest()
+        hashed.update(f"{name}={_version(name)}\0".encode())
+    return hashed.hexdigest()
 
 
 def _version(name: str) -> str:
@@ -57,45 +63,13 @@ def _version(name: str) -> str:
         return "-"
 
 
-def _tree(root: Path, follow: bool = False) -> Iterator[tuple[str, bytes]]:
-    """(posix path below `root`, content) in sorted order; a folder behind a link is not entered. Nothing
-    when root is not a folder."""
-    if root.is_symlink() or not root.is_dir():
-        return
+def _tree(root: Path) -> Iterator[tuple[str, bytes]]:
+    """(posix path below `root`, content) of fleetgen's own files, in sorted order."""
     for directory, folders, files in os.walk(root):
-        base = Path(directory)
-        links = sorted(name for name in folders if (base / name).is_symlink())
-        skipped = {*links, "__pycache__"}
-        folders[:] = sorted(f for f in folders if f not in skipped and not f.startswith(".fleetgen"))
-        for name in sorted([*files, *links]):
-            if name != STAMP_FILE:
-                path = base / name
-                yield path.relative_to(root).as_posix(), _content(path, follow)
-
-
-def _content(path: Path, follow: bool) -> bytes:
-    """A file's bytes. A link stands for its target text, so adding, removing or re-pointing one counts;
-    with `follow` (fleet files, which the loader reads through links) also for the bytes it leads to."""
-    if path.is_symlink():
-        text = b"link\0" + os.readlink(path).encode()
-        return text + b"\0" + path.read_bytes() if follow and path.is_file() else text
-    return path.read_bytes() if path.is_file() else b"not a regular file"
-
-
-def _digest(parts: Iterable[tuple[str, Path]]) -> str:
-    """One digest of several trees (or single files), each under its label; links are followed to the files
-    they lead to under the label "fleets" only."""
-    digest = hashlib.sha256()
-    for label, root in parts:
-        follow = label == "fleets"
-        if root.is_dir() and not root.is_symlink():
-            entries: Iterable[tuple[str, bytes]] = _tree(root, follow)
-        else:
-            entries = [("", _content(root, follow))] if os.path.lexists(root) else []
-        for relative, content in entries:
-            digest.update(f"{label}/{relative}\0".encode())
-            digest.update(hashlib.sha256(content).digest())
-    return digest.hexdigest()
+        folders[:] = sorted(folder for folder in folders if folder != "__pycache__")
+        for name in sorted(files):
+            path = Path(directory) / name
+            yield path.relative_to(root).as_posix(), path.read_bytes()
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,31 +82,31 @@ class Survey:
     pools: dict[str, str | None]  # pool folder -> digest of its inputs and outputs (None: behind a link)
 
 
-def survey(fleets: Path, out: Path, settings: str, known: Mapping[str, str | None] | None = None) -> Survey:
-    """Digest what is on disk, each pool on its own thread (hashing and reading release the GIL); the
-    pools in `known` are taken as they are (a render that did not touch them)."""
-    pools = sorted(entry.name for entry in _entries(fleets) if entry.is_dir())
-    known = known or {}
+def survey(fleets: Path, out: Path, settings: str, before: Inputs | None = None) -> Survey:
+    """Digest what is on disk, each pool's output on its own thread (hashing and reading release the GIL);
+    the fleet files as `before` found them, when given."""
+    found = before or inputs(fleets)
 
     def pool_digest(name: str) -> str | None:
-        if name in known:
-            return known[name]
-        return None if (fleets / name).is_symlink() else _digest([("fleets", fleets / name), ("rendered", out / name)])
+        files = found.pools[name]
+        return None if files is None else digest(files.entries, rendered_entries(out / name, f"rendered/{name}"))
 
+    names = sorted(found.pools)
     with ThreadPoolExecutor(max_workers=_WORKERS) as workers:
-        digests = dict(zip(pools, workers.map(pool_digest, pools), strict=True))
-    shared = [("fleets", entry) for entry in _entries(fleets) if entry.name not in digests]
-    ignored = {*digests, DELIVERY_FOLDER}
-    shared += [("rendered", entry) for entry in _entries(out) if entry.name not in ignored]
-    key = hashlib.sha256(f"{code_fingerprint()}\0{settings}".encode()).hexdigest()
-    return Survey(key, _digest(shared), _digest([("delivery", out / DELIVERY_FOLDER)]), digests)
+        pools = dict(zip(names, workers.map(pool_digest, names), strict=True))
+    delivery = digest(rendered_entries(out / DELIVERY_FOLDER, f"rendered/{DELIVERY_FOLDER}"))
+    return Survey(_key(settings), _shared(found, out), delivery, pools)
 
 
-def _entries(folder: Path) -> list[Path]:
-    """Non-dot entries of a folder, sorted by name; none when it is missing or a link."""
-    if folder.is_symlink() or not folder.is_dir():
-        return []
-    return sorted((entry for entry in folder.iterdir() if not entry.name.startswith(".")), key=lambda p: p.name)
+def _key(settings: str) -> str:
+    return hashlib.sha256(f"{code_fingerprint()}\0{settings}".encode()).hexdigest()
+
+
+def _shared(found: Inputs, out: Path) -> str:
+    """What lies beside the pool folders: the fleet files as `found`, and rendered/ as it is on disk."""
+    ignored = {*found.pools, DELIVERY_FOLDER}
+    beside = [rendered_entries(entry, f"rendered/{entry.name}") for entry in listing(out) if entry.name not in ignored]
+    return digest(found.shared.entries, *beside)
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,12 +156,14 @@ def read_stamp(fleets: Path, out: Path) -> Stamp | None:
 
 @dataclass(frozen=True, slots=True)
 class Prior:
-    """What the stamp vouches for: every pool and the shared part (`whole`), or some pools, or nothing."""
+    """What the stamp vouches for: every pool and the shared part (`whole`), or some pools, or nothing; and
+    the fleet files as they were before the run read any (None: a --pool run, which certifies nothing)."""
 
     whole: bool
     reused: tuple[PoolRecord, ...]
     shared_diagnostics: tuple[Diagnostic, ...]
     digests: dict[str, str | None] = field(default_factory=dict)  # of the reused pools, as surveyed
+    inputs: Inputs | None = None
 
     @property
     def diagnostics(self) -> tuple[Diagnostic, ...]:
@@ -199,49 +175,60 @@ NOTHING = Prior(False, (), ())
 
 
 def prior(fleets: Path, out: Path, settings: str) -> Prior:
+    """What the stamp vouches for now; the fleet files are surveyed first, before anything reads them."""
+    before = inputs(fleets)
     stamp = read_stamp(fleets, out)
     if stamp is None:
-        return NOTHING
-    now = survey(fleets, out, settings)
+        return Prior(False, (), (), inputs=before)
+    now = survey(fleets, out, settings, before)
     headers = [header for header in stamp.headers if (header.key, header.shared) == (now.key, now.shared)]
     if not headers:
-        return NOTHING
+        return Prior(False, (), (), inputs=before)
     reused = tuple(
-        stamp.records[name][digest]
-        for name, digest in sorted(now.pools.items())
-        if digest is not None and digest in stamp.records.get(name, {})
+        stamp.records[name][pool_digest]
+        for name, pool_digest in sorted(now.pools.items())
+        if pool_digest is not None and pool_digest in stamp.records.get(name, {})
     )
     if pools_overlap(reused):
-        return NOTHING  # pools that each rendered alone, brought together by a merge
+        return Prior(False, (), (), inputs=before)  # pools that each rendered alone, brought together by a merge
     delivered = [header for header in headers if header.delivery == now.delivery]
     whole = bool(delivered) and len(reused) == len(now.pools)
     digests = {record.name: now.pools[record.name] for record in reused}
-    return Prior(whole, reused, (delivered or headers)[0].diagnostics, digests)
+    return Prior(whole, reused, (delivered or headers)[0].diagnostics, digests, before)
 
 
-def write_stamp(
-    fleets: Path,
-    out: Path,
-    settings: str,
-    records: Iterable[PoolRecord],
-    shared_diagnostics: Iterable[Diagnostic],
-    untouched: Mapping[str, str | None],
-) -> None:
-    """Certify the repository as it is now: every pool's record, and the warnings found outside the pools.
-    `untouched` are the digests of the pools the render reused (it did not write them: no need to read)."""
-    now = survey(fleets, out, settings, untouched)
-    by_name = {record.name: record for record in records}
+def certify(compiled: Compiled, fleets: Path, out: Path, settings: str, prior: Prior) -> list[str]:
+    """Stamp the repository after a render, vouching only for the bytes it read and wrote: each pool's
+    fleet files as surveyed before it read them, the output as it wrote it. When a fleet file changed in
+    between (or the set of pool folders did), nothing is vouched for: the stamp is removed and the parts
+    that changed are returned. A run that surveyed nothing first (--pool) vouches for nothing either."""
+    if prior.inputs is None:
+        remove_stamp(out)
+        return []
+    after = inputs(fleets)
+    locks = {pool.name: pool.lock_text for pool in compiled.pools}
+    changed = changed_since(fleets, prior.inputs, after, locks, [record.name for record in compiled.records])
+    if changed:
+        remove_stamp(out)
+        return changed
+    digests = {name: value for name, value in prior.digests.items() if name in compiled.reused}
+    for pool in compiled.pools:
+        files = after.pools[pool.name]
+        if files is not None:
+            digests[pool.name] = digest(files.entries, written_entries(f"rendered/{pool.name}", pool.files))
     header = {
-        "key": now.key,
-        "shared": now.shared,
-        "delivery": now.delivery,
-        "diagnostics": diagnostics_to_json(shared_diagnostics, fleets),
+        "key": _key(settings),
+        "shared": _shared(after, out),
+        "delivery": digest(written_entries(f"rendered/{DELIVERY_FOLDER}", compiled.delivery)),
+        "diagnostics": diagnostics_to_json(compiled.shared_diagnostics, fleets),
     }
     lines = [_FORMAT, _json(header)]
-    for name, digest in sorted(now.pools.items()):
-        if digest is not None and name in by_name:
-            lines.append(_json({"pool": name, "digest": digest, "record": by_name[name].to_json(fleets)}))
+    for record in compiled.records:
+        pool_digest = digests.get(record.name)
+        if pool_digest is not None:
+            lines.append(_json({"pool": record.name, "digest": pool_digest, "record": record.to_json(fleets)}))
     write_file_atomic(out / STAMP_FILE, ("\n".join(lines) + "\n").encode("utf-8"))
+    return []
 
 
 def _json(value: object) -> str:
@@ -249,7 +236,7 @@ def _json(value: object) -> str:
 
 
 def remove_stamp(out: Path) -> None:
-    """After a partial render (--pool) the repository as a whole is no longer certified."""
+    """After a partial render (--pool), or one whose inputs changed while it ran, nothing is certified."""
     stamp = out / STAMP_FILE
     if stamp.is_file() and not stamp.is_symlink():
         stamp.unlink()
