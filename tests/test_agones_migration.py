@@ -213,3 +213,17 @@ def test_a_release_the_import_cannot_tell_is_the_stated_default(repo: Path) -> N
         f"spec.sdk.agones.version set to {agones_sdk.DEFAULT_VERSION}"
     ) in warnings_of(err)
     assert "  hint: set spec.sdk.agones.version to the Agones release your game server's SDK is built for" in err
+
+
+def test_a_pools_node_labels_hold_on_every_node_but_where_a_node_says_otherwise(repo: Path) -> None:
+    """lobby.eu-1 selects kubernetes.io/os=linux: node-a and node-b carry it from nodeLabels, node-win does not."""
+    code, _, err = run("import-agones", str(FIXTURES / "kubectl-list.yaml"), "--pool", "games")
+    assert code == 0, err
+    assert "the kubelet sets" not in err
+    (pod,) = pods(repo)
+    assert pod["spec"]["nodeSelector"]["kubernetes.io/hostname"] in ("node-a", "node-b")
+    pool = repo / "fleets/games/pool.yaml"
+    pool.write_text(POOL.replace("kubernetes.io/os: linux,", "kubernetes.io/os: linux, 'no spaces': x,"))
+    code, _, err = run("validate")
+    assert code == 1
+    assert "fleets/games/pool.yaml:7:41: error: 'no spaces': label key name must be 1-63 characters" in err
