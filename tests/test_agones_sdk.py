@@ -292,3 +292,18 @@ def test_only_the_fleet_that_asks_for_the_sdk_changes_and_plan_restarts_it(repo:
     assert changed == ["rendered/eu-west-1/casual-0/manifest.yaml"]
     for pod in yaml.safe_load_all(Path(changed[0]).read_text().split("\n", 1)[1]):
         assert pod["spec"]["initContainers"][0]["name"] == agones_sdk.SIDECAR_NAME
+
+
+def test_on_a_windows_pod_the_sidecar_asks_only_for_a_non_root_user(fleets: Path) -> None:
+    """The API server refuses Linux's security settings on a Pod whose spec.os.name is windows; Agones'
+    Windows SDK image runs as ContainerUser, which runAsNonRoot accepts."""
+    windows = SDK_FLEET.replace(
+        "    spec:\n      initContainers:", "    spec:\n      os: {name: windows}\n      initContainers:"
+    )
+    write_pool(fleets, files={"pool.yaml": SDK_POOL, "fleet.yaml": windows})
+    assert run("render")[0] == 0
+    sidecar = rendered_pods()["arena-0"]["spec"]["initContainers"][0]
+    assert sidecar["securityContext"] == {"runAsNonRoot": True}
+    write_pool(fleets, files={"pool.yaml": SDK_POOL, "fleet.yaml": SDK_FLEET})
+    assert run("render")[0] == 0
+    assert rendered_pods()["arena-0"]["spec"]["initContainers"][0]["securityContext"]["runAsUser"] == 65532

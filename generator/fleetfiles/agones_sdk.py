@@ -37,6 +37,15 @@ SIDECAR_USER = 65532
 # Agones' default sidecar request is 30m of cpu (Helm `agones.image.sdk.cpuRequest`); the memory and the
 # limits are fleetgen's, small and fixed so that a namespace quota on limits admits the Pod.
 SIDECAR_RESOURCES = {"requests": {"cpu": "30m", "memory": "32Mi"}, "limits": {"cpu": "100m", "memory": "64Mi"}}
+LINUX_SECURITY = {
+    "allowPrivilegeEscalation": False,
+    "capabilities": {"drop": ["ALL"]},
+    "readOnlyRootFilesystem": True,
+    "runAsNonRoot": True,
+    "runAsUser": SIDECAR_USER,
+    "runAsGroup": SIDECAR_USER,
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
 _RELEASE = re.compile(r"(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)")
 
 
@@ -67,7 +76,9 @@ def rendered_template(spec: FleetSpec) -> dict[str, Any]:
     for group in ("initContainers", "containers"):
         if group in pod_spec:
             pod_spec[group] = [{**c, "env": [*(c.get("env") or []), *env]} for c in pod_spec[group]]
-    pod_spec["initContainers"] = [_sidecar(sdk, _pull_policy(spec)), *(pod_spec.get("initContainers") or [])]
+    windows = (pod_spec.get("os") or {}).get("name") == "windows"
+    sidecar = _sidecar(sdk, _pull_policy(spec), windows)
+    pod_spec["initContainers"] = [sidecar, *(pod_spec.get("initContainers") or [])]
     pod_spec["volumes"] = [*(pod_spec.get("volumes") or []), _volume()]
     return {**template, "spec": pod_spec}
 
@@ -80,7 +91,9 @@ def _pull_policy(spec: FleetSpec) -> str | None:
     return game.get("imagePullPolicy")
 
 
-def _sidecar(sdk: AgonesSdk, pull_policy: str | None) -> dict[str, Any]:
+def _sidecar(sdk: AgonesSdk, pull_policy: str | None, windows: bool) -> dict[str, Any]:
+    """The SDK server's container; on a Pod that says it runs Windows (`spec.os.name`), where the API server
+    refuses Linux's security settings, only runAsNonRoot (Agones' Windows image runs as ContainerUser)."""
     sidecar: dict[str, Any] = {
         "name": SIDECAR_NAME,
         "image": sdk_image(sdk),
@@ -92,15 +105,7 @@ def _sidecar(sdk: AgonesSdk, pull_policy: str | None) -> dict[str, Any]:
             f"--http-port={sdk.httpPort}",
         ],
         "resources": SIDECAR_RESOURCES,
-        "securityContext": {
-            "allowPrivilegeEscalation": False,
-            "capabilities": {"drop": ["ALL"]},
-            "readOnlyRootFilesystem": True,
-            "runAsNonRoot": True,
-            "runAsUser": SIDECAR_USER,
-            "runAsGroup": SIDECAR_USER,
-            "seccompProfile": {"type": "RuntimeDefault"},
-        },
+        "securityContext": {"runAsNonRoot": True} if windows else LINUX_SECURITY,
         "volumeMounts": [{"name": VOLUME_NAME, "mountPath": MOUNT_PATH, "readOnly": True}],
     }
     if pull_policy is not None:
