@@ -262,7 +262,9 @@ def _fleet_spec(
     return spec, notes + found
 
 
-def _container(document: Document, path: Path_, container: Any, template: dict[str, Any]) -> tuple[Any, list]:
+def _container(
+    document: Document, path: Path_, container: Any, template: dict[str, Any]
+) -> tuple[Any, list[Diagnostic]]:
     """Agones' defaulting: with one container in the template, `container` is that container's name,
     whatever the file says (`applyContainerDefaults`)."""
     names = [c.get("name") for c in mapping(template, ("spec",)).get("containers") or [] if isinstance(c, dict)]
