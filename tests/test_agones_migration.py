@@ -136,6 +136,7 @@ def test_live_kubectl_output_imports_the_fleet_and_the_standalone_gameserver(rep
     assert code == 0, err
     assert fleet_files(repo) == ["lobby", "simple-game-server"]
     notes = warnings_of(err)
+    assert notes[0] == agones.MSG_SDK
     assert [note for note in notes if note.startswith("skipped:")] == [
         "skipped: Agones GameServer 'simple-game-server-7jpqz-2dqhv' is a server of GameServerSet "
         "'simple-game-server-7jpqz'",

@@ -34,8 +34,9 @@ OWNER_KINDS = ("Fleet", "GameServerSet")  # a GameServer they own is one of a Fl
 VERSION_ANNOTATION = "agones.dev/sdk-version"
 MODELINE = "# yaml-language-server: $schema=../fleetgen.schema.json\n"
 MSG_SDK = (
-    "every imported fleet runs Agones' SDK server in local mode beside each server (spec.sdk.agones): Ready(), "
-    "Health(), Shutdown() and GameServer() answer as under Agones, with the server's name, address and ports"
+    "every imported fleet runs Agones' SDK server in local mode beside each server (spec.sdk.agones): GameServer() "
+    "answers with the server's name, address and ports; Ready(), Health() and Shutdown() are accepted, and nothing "
+    "in the cluster acts on them"
 )
 HINT_SDK = "pass --no-sdk when the game servers do not call the Agones SDK"
 MSG_NO_SDK = (
