@@ -9,7 +9,8 @@ import pytest
 import yaml
 from test_edit import run
 
-from generator.edits import agones
+from generator.edits import agones, agones_fields
+from generator.fleetfiles import agones_sdk
 from generator.fleetfiles.load import load_documents
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "agones"
@@ -38,13 +39,18 @@ spec:
 """
 
 
-@pytest.fixture
-def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def pool_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pool: str) -> Path:
+    """A repository with the one pool `games` (its pool.yaml text given), as the working directory."""
     folder = tmp_path / "fleets" / "games"
     folder.mkdir(parents=True)
-    (folder / "pool.yaml").write_text(POOL)
+    (folder / "pool.yaml").write_text(pool)
     monkeypatch.chdir(tmp_path)
     return tmp_path
+
+
+@pytest.fixture
+def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    return pool_repo(tmp_path, monkeypatch, POOL)
 
 
 def fleet(repo: Path, name: str) -> dict:
@@ -179,7 +185,7 @@ def test_fields_map_one_to_one(repo: Path, fixture: str, name: str, spec: dict) 
     imported = fleet(repo, name)
     source = yaml.safe_load((FIXTURES / fixture).read_text())
     server = source["spec"]["template"]["spec"] if source["kind"] == "Fleet" else source["spec"]
-    assert {key: value for key, value in imported["spec"].items() if key != "template"} == spec
+    assert {key: value for key, value in imported["spec"].items() if key not in ("template", "sdk")} == spec
     assert (
         imported["spec"]["template"]["spec"]["containers"][0]["name"]
         == server["template"]["spec"]["containers"][0]["name"]
@@ -211,31 +217,49 @@ def warnings_of(err: str) -> list[str]:
     return [line.split(": warning: ", 1)[1] for line in err.splitlines() if ": warning: " in line]
 
 
-def test_fields_without_a_fleetgen_meaning_are_listed(repo: Path) -> None:
+def test_fields_without_a_fleetgen_meaning_are_listed_each_at_its_own_line(repo: Path) -> None:
     files = [str(FIXTURES / name) for name in ("fleet.yaml", "gameserver.yaml")]
-    code, _, err = run("import-agones", *files, "--pool", "games", "--no-render")
+    code, _, err = run("import-agones", *files, "--pool", "games", "--no-render", "--no-sdk")
     assert code == 0
-    assert warnings_of(err) == [
-        agones.MSG_NO_SDK,
-        "Agones Fleet 'fleet-example': not imported, no fleetgen meaning: spec.strategy, spec.allocationOverflow, "
-        "spec.priorities, spec.template.metadata, spec.template.spec.health, spec.template.spec.sdkServer",
-        "Agones GameServer 'gds-example': not imported, no fleetgen meaning: spec.health, spec.sdkServer, "
-        "spec.counters, spec.lists",
+    dropped = [line for line in err.splitlines() if "it has no fleetgen meaning" in line]
+    fleet, server = FIXTURES / "fleet.yaml", FIXTURES / "gameserver.yaml"
+    assert dropped == [
+        f"{fleet}:{line}: warning: Agones Fleet 'fleet-example': {field} is not imported: it has no fleetgen meaning"
+        for line, field in [
+            ("12:3", "spec.strategy"),
+            ("18:3", "spec.allocationOverflow"),
+            ("25:3", "spec.priorities"),
+            ("31:5", "spec.template.metadata"),
+            ("39:7", "spec.template.spec.health"),
+            ("42:7", "spec.template.spec.sdkServer"),
+        ]
+    ] + [
+        f"{server}:{line}: warning: Agones GameServer 'gds-example': {field} is not imported: "
+        "it has no fleetgen meaning"
+        for line, field in [
+            ("19:3", "spec.health"),
+            ("24:3", "spec.sdkServer"),
+            ("28:3", "spec.counters"),
+            ("32:3", "spec.lists"),
+        ]
     ]
-    assert f"{FIXTURES / 'fleet.yaml'}:2:1: warning:" in err
+    assert f"  hint: {agones_fields.FIELD_HINTS['health']}" in err
+    assert warnings_of(err)[0] == agones.MSG_NO_SDK
 
 
 def test_kubectl_output_names_ports_cleans_names_and_says_so(repo: Path) -> None:
     code, _, err = run("import-agones", str(FIXTURES / "kubectl-list.yaml"), "--pool", "games", "--no-render")
     assert code == 0, err
     assert warnings_of(err)[1:] == [
-        "Agones GameServer 'lobby.eu-1': not imported, no fleetgen meaning: status, metadata.uid, "
-        "metadata.resourceVersion, metadata.creationTimestamp, metadata.labels, spec.template.metadata.name",
+        "Agones GameServer 'lobby.eu-1': no agones.dev/sdk-version annotation names its Agones release: "
+        "spec.sdk.agones.version set to " + agones_sdk.DEFAULT_VERSION,
         "name 'lobby.eu-1' is not a fleet name fleetgen can use (servers are <fleet>-<ordinal>): "
         "imported as 'lobby-eu-1'",
         "namespace 'agones-system': the servers go to the pool's namespace 'games'",
+        "Agones GameServer 'lobby.eu-1': metadata.labels is not imported: it has no fleetgen meaning",
         "port has no name: named 'default'",
         "port name 'Query_Port' is not a Kubernetes port name: named 'query-port'",
+        "Agones GameServer 'lobby.eu-1': spec.template.metadata.name is set by fleetgen: not imported",
         "template.spec.nodeSelector moved to the fleet's spec.nodeSelector",
         "skipped: autoscaling.agones.dev/v1/FleetAutoscaler is not an Agones Fleet or GameServer",
     ]
@@ -303,6 +327,6 @@ def test_two_objects_with_one_name_are_refused(repo: Path, tmp_path: Path) -> No
 def test_convert_is_a_pure_function_of_the_document() -> None:
     documents, problems = load_documents(FIXTURES / "gameserver-passthrough.yaml")
     assert not problems
-    item, notes = agones.convert(documents[0], (), "games")
+    item, notes = agones.convert(documents[0], (), "games", sdk=False)
     assert item is not None and item.name == "simple-game-server" and notes == []
     assert item.fleet["spec"]["template"]["spec"]["containers"][0]["env"] == [{"name": "PASSTHROUGH", "value": "TRUE"}]

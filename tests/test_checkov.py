@@ -99,3 +99,22 @@ def test_checkov_does_flag_a_template_that_asks_for_a_token_or_a_writable_root(r
         "CKV_K8S_38": {f"Pod.game-servers.ranked-{i}" for i in range(6)},
         "CKV_K8S_22": {f"Pod.game-servers-us.relay-{i}" for i in range(3)},
     }
+
+
+def test_checkov_finds_only_the_host_ports_in_a_fleet_that_runs_the_agones_sdk(repo: Path) -> None:
+    """The SDK sidecar fleetgen adds (spec.sdk.agones) passes every check, given its image pinned by digest as
+    the examples pin theirs: limits, a read-only root, a high non-root UID, no capabilities, the pull policy."""
+    mirror = "registry.example.com/mirror/agones-sdk:1.56.0@sha256:" + "5" * 64
+    ranked = repo / "fleets/eu-west-1/ranked.yaml"
+    sdk = f"  sdk:\n    agones: {{version: 1.56.0, image: '{mirror}'}}\n"
+    ranked.write_text(ranked.read_text().replace("  ports:\n", sdk + "  ports:\n", 1))
+    result = CliRunner().invoke(cli, ["render"])
+    assert result.exit_code == 0, result.stderr
+    sidecars = [
+        doc["spec"]["initContainers"][0]
+        for doc in yaml.safe_load_all((repo / "rendered/eu-west-1/ranked-0/manifest.yaml").read_text())
+    ]
+    assert len(sidecars) == 6 and all(sidecar["image"] == mirror for sidecar in sidecars)
+    report = checkov(repo / "rendered")
+    assert failed(report) == {HOST_PORT_CHECK: rendered_pods(repo / "rendered")}
+    assert report["results"]["skipped_checks"] == []

@@ -34,7 +34,7 @@ def pool_spec(pool: PoolSource) -> PoolSpec:
         NodeSpec(
             name=node.name,
             address=node.address,
-            labels=tuple(sorted(node.labels.items())),
+            labels=tuple(sorted({**spec.nodeLabels, **node.labels}.items())),
             pods=node.capacity.pods,
             cpu_milli=cpu,
             memory_bytes=memory,

@@ -160,7 +160,12 @@ def remove_node(ctx: click.Context, target: str, **options: Any) -> None:
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False, exists=True))
 @click.option("--pool", required=True, help="The pool folder the fleets go to; it must exist.")
 @click.option("--force", is_flag=True, help="Replace fleet files that already exist.")
+@click.option("--no-sdk", is_flag=True, help="Run no Agones SDK server beside the servers (no spec.sdk.agones).")
 @edit_options
-def import_agones(ctx: click.Context, files: tuple[Path, ...], pool: str, force: bool, **options: Any) -> None:
-    """Write fleets/POOL/<fleet>.yaml from Agones Fleet and GameServer manifests; unmapped fields are listed."""
-    _apply_edit(ctx, pool, partial(agones.import_files, pool=pool, files=files, force=force), **options)
+def import_agones(
+    ctx: click.Context, files: tuple[Path, ...], pool: str, force: bool, no_sdk: bool, **options: Any
+) -> None:
+    """Write fleets/POOL/<fleet>.yaml from Agones Fleet and GameServer manifests (kubectl's output too);
+    unmapped fields are listed."""
+    propose = partial(agones.import_files, pool=pool, files=files, force=force, sdk=not no_sdk)
+    _apply_edit(ctx, pool, propose, **options)

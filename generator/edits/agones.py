@@ -1,10 +1,12 @@
-"""Agones: Fleet and GameServer manifests (agones.dev/v1) -> fleet files, with nothing dropped silently.
+"""Agones: Fleet and GameServer manifests (agones.dev/v1), as files or as `kubectl get -o yaml` prints them
+from a live cluster -> fleet files, with nothing of meaning dropped silently.
 
 fleetgen's port fields are Agones' own (portPolicy, containerPort, hostPort, protocol with TCPUDP,
 container, range) and a Fleet's `spec.template.spec` is a GameServer spec whose `template` is the
-PodTemplateSpec, so ports, template, replicas and scheduling carry over as they are. What only Agones'
-controllers and SDK sidecar give meaning to (health, sdkServer, strategy, players, counters, lists, ...)
-has no equivalent here: every such field is named in a warning, so the operator decides what to do.
+PodTemplateSpec, so ports, template, replicas and scheduling carry over as they are, after Agones' own
+defaulting (`ApplyDefaults` in `pkg/apis/agones/v1/gameserver.go`). Every Agones game server calls the
+SDK, so each fleet gets `spec.sdk.agones` unless the caller says otherwise. What only Agones' controllers
+give meaning to (health, strategy, eviction, counters, lists, ...) is named in a warning at its line.
 """
 
 from __future__ import annotations
@@ -17,27 +19,39 @@ from pathlib import Path
 from typing import Any
 
 from ..diagnostics import Diagnostic, error, has_errors, warning
+from ..fleetfiles.agones_sdk import DEFAULT_VERSION, release
 from ..fleetfiles.load import POOL_FILE, Document, Loaded, load_documents
-from ..fleetfiles.model import API_VERSION
+from ..fleetfiles.model import API_VERSION, AgonesSdk
 from ..kube import api
 from ..manifests.emit import emit
+from .agones_fields import at, convert_ports, dropped_fields, dropped_port_fields, mapping, plain
+from .agones_nodes import node_selector_notes
 from .edit import FileEdit, Proposal, current_bytes, pool_folder, refusal
 
 AGONES_API = "agones.dev/v1"
 KINDS = ("Fleet", "GameServer")
+OWNER_KINDS = ("Fleet", "GameServerSet")  # a GameServer they own is one of a Fleet's servers
+VERSION_ANNOTATION = "agones.dev/sdk-version"
 MODELINE = "# yaml-language-server: $schema=../fleetgen.schema.json\n"
-PORT_FIELDS = ("name", "portPolicy", "containerPort", "hostPort", "protocol", "range", "container")
-MSG_DROPPED = "Agones {kind} {name!r}: not imported, no fleetgen meaning: {fields}"
-HINT_DROPPED = "fleetgen runs no Agones controller or SDK sidecar; review these before the fleet goes live"
-MSG_NO_SDK = (
-    "fleetgen runs no Agones SDK server: a game server that calls the SDK (Ready, Health, Allocate) must not "
-    "wait for it; it finds its ports in FLEETGEN_PORT_<NAME> and its address in FLEETGEN_ADDRESS"
+MSG_SDK = (
+    "every imported fleet runs Agones' SDK server in local mode beside each server (spec.sdk.agones): GameServer() "
+    "answers with the server's name, address and ports; Ready(), Health() and Shutdown() are accepted, and nothing "
+    "in the cluster acts on them"
 )
+HINT_SDK = "pass --no-sdk when the game servers do not call the Agones SDK"
+MSG_NO_SDK = (
+    "fleetgen runs no Agones SDK server (--no-sdk): a game server that calls the SDK (Ready, Health, Allocate) must "
+    "not wait for it; it finds its ports in FLEETGEN_PORT_<NAME> and its address in FLEETGEN_ADDRESS"
+)
+MSG_DEFAULT_VERSION = "Agones {kind} {name!r}: {why}: spec.sdk.agones.version set to {version}"
+HINT_DEFAULT_VERSION = "set spec.sdk.agones.version to the Agones release your game server's SDK is built for"
+MSG_OWNED = "skipped: Agones GameServer {name!r} is a server of {owner_kind} {owner!r}"
+HINT_OWNED = "fleetgen makes a fleet's servers from its Fleet: import the Fleet"
 # The fields an object's conversion reads, per mapping; anything else in these mappings is reported.
-_READ = {
+_READ: dict[str, dict[tuple[str, ...], set[str]]] = {
     "Fleet": {
         (): {"apiVersion", "kind", "metadata", "spec"},
-        ("metadata",): {"name", "namespace"},
+        ("metadata",): {"name", "generateName", "namespace"},
         ("spec",): {"replicas", "scheduling", "template"},
         ("spec", "template"): {"spec"},
         ("spec", "template", "spec"): {"container", "ports", "scheduling", "template"},
@@ -50,6 +64,8 @@ _READ = {
 }
 _GAME_SERVER_SPEC = {"Fleet": ("spec", "template", "spec"), "GameServer": ("spec",)}
 _SET_BY_FLEETGEN = ("name", "generateName", "namespace")
+# Agones' `sdkServer` fields, which `spec.sdk.agones` takes as they are.
+_SDK_SERVER_FIELDS = ("grpcPort", "httpPort", "logLevel")
 
 Path_ = tuple[str | int, ...]
 
@@ -63,24 +79,32 @@ class Imported:
     origin: str
     document: Document
     base: Path_
+    selector_path: Path_  # where the template's nodeSelector was, for notes about its labels
 
 
-def import_files(loaded: Loaded, root: Path, pool: str, files: Sequence[Path], force: bool) -> Proposal:
+def import_files(
+    loaded: Loaded, root: Path, pool: str, files: Sequence[Path], force: bool, sdk: bool = True
+) -> Proposal:
     """A new fleet file per Agones Fleet or GameServer in `files`, for an existing pool; warnings for the rest."""
     folder = pool_folder(loaded, root, pool)
     if isinstance(folder, Diagnostic):
         return refusal(folder)
-    namespace = _pool_namespace(folder.pool_documents)
+    pool_data = folder.pool_documents[0].data if folder.pool_documents else None
+    namespace = _pool_namespace(pool_data)
     imported: list[Imported] = []
-    notes: list[Diagnostic] = [warning(str(files[0]), 0, 0, MSG_NO_SDK)] if files else []
+    notes: list[Diagnostic] = []
+    if files:
+        notes.append(warning(str(files[0]), 0, 0, *((MSG_SDK, HINT_SDK) if sdk else (MSG_NO_SDK,))))
     for path in files:
         documents, problems = load_documents(path)
         notes += problems
         for document, base in _objects(documents, notes):
-            item, found = convert(document, base, namespace)
+            item, found = convert(document, base, namespace, sdk)
             notes += found
             if item is not None:
                 imported.append(item)
+                selector = item.fleet["spec"].get("nodeSelector") or {}
+                notes += node_selector_notes(item.document, item.selector_path, selector, pool_data)
     edits = []
     for item in imported:
         edit = _file_edit(folder.folder, item, force, edits)
@@ -89,58 +113,59 @@ def import_files(loaded: Loaded, root: Path, pool: str, files: Sequence[Path], f
         else:
             edits.append(edit)
     if not imported and not has_errors(notes):
-        notes.append(error(str(files[0]), 0, 0, "no Agones Fleet or GameServer (agones.dev/v1) found"))
+        notes.append(error(str(files[0]), 0, 0, "no Agones Fleet or GameServer (agones.dev/v1) found to import"))
     return Proposal(tuple(edits), tuple(notes))
 
 
-def _pool_namespace(documents: Sequence[Document]) -> str | None:
-    for document in documents:
-        spec = document.data.get("spec") if isinstance(document.data, dict) else None
-        if isinstance(spec, dict):
-            return str(spec.get("namespace", "default"))
-    return None
+def _pool_namespace(data: Any) -> str | None:
+    spec = data.get("spec") if isinstance(data, dict) else None
+    return str(spec.get("namespace", "default")) if isinstance(spec, dict) else None
 
 
 def _objects(documents: Sequence[Document], notes: list[Diagnostic]) -> Iterator[tuple[Document, Path_]]:
-    """Each Agones object: a whole document, or an item of a `kind: List` (as `kubectl get -o yaml` writes)."""
+    """Each Agones object to import: a whole document, or an item of a `kind: List` (as `kubectl get -o yaml`
+    writes); a GameServer that a Fleet or GameServerSet owns is one of that Fleet's servers, not a fleet."""
     for document in documents:
         data = document.data
         items = data.get("items") if isinstance(data, dict) and data.get("kind") == "List" else None
         bases: list[Path_] = [("items", i) for i in range(len(items))] if isinstance(items, list) else [()]
         for base in bases:
-            found = _at(data, base)
+            found = at(data, base)
             kind = found.get("kind") if isinstance(found, dict) else None
             api_version = found.get("apiVersion") if isinstance(found, dict) else None
-            if api_version == AGONES_API and kind in KINDS:
-                yield document, base
-            else:
+            if api_version != AGONES_API or kind not in KINDS:
                 shown = f"{api_version}/{kind}" if api_version or kind else "a document without apiVersion and kind"
                 hint = "fleetgen imports agones.dev/v1 Fleet and GameServer objects"
                 notes.append(document.warning(base, f"skipped: {shown} is not an Agones Fleet or GameServer", hint))
+                continue
+            owner = _owner(found)
+            if kind == "GameServer" and owner is not None:
+                name = mapping(found, ("metadata",)).get("name")
+                message = MSG_OWNED.format(name=name, owner_kind=owner[0], owner=owner[1])
+                notes.append(document.warning((*base, "metadata", "ownerReferences"), message, HINT_OWNED, key=True))
+                continue
+            yield document, base
 
 
-def _at(data: Any, path: Path_) -> Any:
-    for segment in path:
-        if isinstance(data, dict) and isinstance(segment, str):
-            data = data.get(segment)
-        elif isinstance(data, list) and isinstance(segment, int) and segment < len(data):
-            data = data[segment]
-        else:
-            return None
-    return data
+def _owner(data: dict[str, Any]) -> tuple[str, str] | None:
+    for reference in mapping(data, ("metadata",)).get("ownerReferences") or []:
+        if (
+            isinstance(reference, dict)
+            and reference.get("kind") in OWNER_KINDS
+            and str(reference.get("apiVersion", "")).startswith("agones.dev/")
+        ):
+            return str(reference["kind"]), str(reference.get("name", ""))
+    return None
 
 
-def _mapping(data: Any, path: Path_) -> dict[str, Any]:
-    found = _at(data, path)
-    return found if isinstance(found, dict) else {}
-
-
-def convert(document: Document, base: Path_, namespace: str | None) -> tuple[Imported | None, list[Diagnostic]]:
+def convert(
+    document: Document, base: Path_, namespace: str | None, sdk: bool = True
+) -> tuple[Imported | None, list[Diagnostic]]:
     """One Agones object (at `base` in `document`) -> a fleet document, and what the conversion has to say."""
-    data = _at(document.data, base)
+    data = at(document.data, base)
     kind = data["kind"]
     replicas, notes = _replicas(document, base, data)
-    metadata = _mapping(data, ("metadata",))
+    metadata = mapping(data, ("metadata",))
     raw_name = str(metadata.get("name") or str(metadata.get("generateName") or "").rstrip("-"))
     if not raw_name:
         return None, [document.error((*base, "metadata"), f"Agones {kind} has no metadata.name or generateName")]
@@ -148,13 +173,33 @@ def convert(document: Document, base: Path_, namespace: str | None) -> tuple[Imp
     notes += _metadata_notes(document, base, (raw_name, name), metadata.get("namespace"), namespace)
     spec, found = _fleet_spec(document, base, data, replicas)
     notes += found
+    if sdk:
+        agones, found = _sdk(document, base, data, raw_name)
+        template = spec.pop("template")  # the SDK reads before the long template
+        spec["sdk"] = {"agones": agones}
+        spec["template"] = template
+        notes += found
     fleet = {"apiVersion": API_VERSION, "kind": "Fleet", "metadata": {"name": name}, "spec": spec}
-    dropped = [*_unread(data, kind), *_unread_ports(data, kind), *_template_metadata(data, kind)]
-    if dropped:
-        message = MSG_DROPPED.format(kind=kind, name=raw_name, fields=", ".join(dropped))
-        notes.append(document.warning(base, message, HINT_DROPPED))
+    notes += _dropped(document, base, data, raw_name, sdk)
     origin = f"Agones {kind} {raw_name!r} in {Path(document.path).name}"
-    return Imported(name, fleet, origin, document, base), notes
+    selector_path = (*base, *_GAME_SERVER_SPEC[kind], "template", "spec", "nodeSelector")
+    return Imported(name, fleet, origin, document, base, selector_path), notes
+
+
+def _dropped(document: Document, base: Path_, data: dict[str, Any], name: str, sdk: bool) -> list[Diagnostic]:
+    """A warning at each field with no fleetgen meaning; `sdkServer` has one when the fleet runs the SDK."""
+    kind = data["kind"]
+    server_path = _GAME_SERVER_SPEC[kind]
+    mapped = {"sdkServer"} if sdk else set()  # into spec.sdk.agones
+    read = {path: keys | (mapped if path == server_path else set()) for path, keys in _READ[kind].items()}
+    found = [*dropped_fields(document, base, data, read, name)]
+    found += dropped_port_fields(document, base, (*server_path, "ports"), data, name)
+    template_metadata = (*server_path, "template", "metadata")
+    for field in _SET_BY_FLEETGEN:
+        if field in mapping(data, template_metadata):
+            message = f"Agones {kind} {name!r}: {'.'.join(template_metadata)}.{field} is set by fleetgen: not imported"
+            found.append(document.warning((*base, *template_metadata, field), message, key=True))
+    return found
 
 
 def _metadata_notes(
@@ -176,9 +221,14 @@ def _replicas(document: Document, base: Path_, data: dict[str, Any]) -> tuple[in
     """A GameServer is one server; a Fleet without replicas has none in Agones (a FleetAutoscaler may set them)."""
     if data["kind"] == "GameServer":
         return 1, []
-    replicas = _mapping(data, ("spec",)).get("replicas")
+    spec = mapping(data, ("spec",))
+    replicas = spec.get("replicas")
     if isinstance(replicas, int) and not isinstance(replicas, bool):
         return replicas, []
+    if "replicas" in spec:
+        message = f"spec.replicas {replicas!r} is not a number: Agones refuses it, and so does the import"
+        hint = "write the number of servers (a placeholder such as REPLICAS_REPLACEMENT is filled in before use)"
+        return 0, [document.error((*base, "spec", "replicas"), message, hint)]
     hint = "set them with `fleetgen scale POOL/FLEET N`"
     return 0, [document.warning((*base, "spec"), "spec.replicas is not set: imported as 0", hint)]
 
@@ -197,26 +247,44 @@ def _fleet_spec(
 ) -> tuple[dict[str, Any], list[Diagnostic]]:
     kind = data["kind"]
     server_path = _GAME_SERVER_SPEC[kind]
-    server = _mapping(data, server_path)
-    scheduling = _mapping(data, ("spec",)).get("scheduling") or "Packed"
+    server = mapping(data, server_path)
+    scheduling = mapping(data, ("spec",)).get("scheduling") or "Packed"
     spec: dict[str, Any] = {"replicas": replicas, "scheduling": scheduling}
     template, selector, notes = _template(document, (*base, *server_path, "template"), server.get("template"))
     if selector is not None:
         spec["nodeSelector"] = selector
-    if server.get("container"):
-        spec["container"] = server["container"]
-    ports, found = _ports(document, (*base, *server_path, "ports"), server.get("ports"))
+    container, found = _container(document, (*base, *server_path), server.get("container"), template)
+    notes += found
+    if container:
+        spec["container"] = container
+    ports, found = convert_ports(document, (*base, *server_path, "ports"), server.get("ports"))
     spec["ports"] = ports
     spec["template"] = template
     return spec, notes + found
 
 
+def _container(
+    document: Document, path: Path_, container: Any, template: dict[str, Any]
+) -> tuple[Any, list[Diagnostic]]:
+    """Agones' defaulting: with one container in the template, `container` is that container's name,
+    whatever the file says (`applyContainerDefaults`)."""
+    names = [c.get("name") for c in mapping(template, ("spec",)).get("containers") or [] if isinstance(c, dict)]
+    if len(names) != 1 or container in (None, "", names[0]):
+        return container, []
+    message = (
+        f"spec.container {container!r} is not the template's container; Agones uses the only one, {names[0]!r}, "
+        "whatever container says: imported so"
+    )
+    return names[0], [document.warning((*path, "container"), message, "as Agones' ApplyDefaults does")]
+
+
 def _template(document: Document, path: Path_, template: Any) -> tuple[dict[str, Any], Any, list[Diagnostic]]:
-    """The PodTemplateSpec as it is, but for what fleetgen sets itself; a nodeSelector moves to the fleet's spec."""
-    template = _plain(copy.deepcopy(template)) if isinstance(template, dict) else {}
+    """The PodTemplateSpec as it is, but for what fleetgen sets itself (and kubectl's `creationTimestamp:
+    null`); a nodeSelector moves to the fleet's spec."""
+    template = plain(copy.deepcopy(template)) if isinstance(template, dict) else {}
     metadata = template.get("metadata")
     if isinstance(metadata, dict):
-        for field in _SET_BY_FLEETGEN:
+        for field in (*_SET_BY_FLEETGEN, *(["creationTimestamp"] if metadata.get("creationTimestamp") is None else [])):
             metadata.pop(field, None)
         if not metadata:
             del template["metadata"]
@@ -229,68 +297,28 @@ def _template(document: Document, path: Path_, template: Any) -> tuple[dict[str,
     return template, selector, [document.warning((*path, "spec", "nodeSelector"), message, hint, key=True)]
 
 
-def _plain(value: Any) -> Any:
-    """Data the canonical emitter writes: a float (`cpu: 0.5`) becomes the string Kubernetes reads the same."""
-    if isinstance(value, dict):
-        return {key: _plain(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_plain(item) for item in value]
-    return repr(value) if isinstance(value, float) else value
-
-
-def _ports(document: Document, path: Path_, ports: Any) -> tuple[list[dict[str, Any]], list[Diagnostic]]:
-    """Agones ports field for field; fleetgen needs a Kubernetes port name on each, so one is made where missing."""
-    converted: list[dict[str, Any]] = []
-    notes: list[Diagnostic] = []
-    taken: set[str] = set()
-    for index, port in enumerate(ports if isinstance(ports, list) else []):
-        port = port if isinstance(port, dict) else {}
-        fields = {key: _plain(port[key]) for key in PORT_FIELDS if key in port}
-        raw = str(fields.get("name") or "")
-        name = _port_name(raw, index, str(fields.get("protocol", "UDP")), taken)
-        if name != raw:
-            why = f"port name {raw!r} is not a Kubernetes port name" if raw else "port has no name"
-            notes.append(document.warning((*path, index), f"{why}: named {name!r}", "fleetgen requires port names"))
-        taken |= {name, f"{name}-tcp", f"{name}-udp"}
-        converted.append({"name": name, **{key: value for key, value in fields.items() if key != "name"}})
-    return converted, notes
-
-
-def _port_name(raw: str, index: int, protocol: str, taken: set[str]) -> str:
-    """The name as it is when Kubernetes takes it, else a cleaned one; `default` (as Agones' examples) when unnamed."""
-    limit = 11 if protocol == "TCPUDP" else 15
-    name = raw or ("default" if "default" not in taken else f"port-{index}")
-    if api.port_name_problem(name, limit):
-        name = re.sub(r"-+", "-", re.sub(r"[^a-z0-9-]", "-", name.lower())).strip("-")[:limit].strip("-")
-    if api.port_name_problem(name, limit) or {name, f"{name}-tcp", f"{name}-udp"} & taken:
-        name = f"port-{index}"
-    return name
-
-
-def _unread(data: dict[str, Any], kind: str) -> list[str]:
-    """Dotted paths of the fields conversion does not read (status included: it is Agones' runtime state)."""
-    found = []
-    for path, read in _READ[kind].items():
-        found += [".".join((*path, key)) for key in _mapping(data, path) if key not in read]
-    return found
-
-
-def _unread_ports(data: dict[str, Any], kind: str) -> list[str]:
-    path = _GAME_SERVER_SPEC[kind]
-    ports = _at(data, (*path, "ports"))
-    prefix = ".".join((*path, "ports"))
-    return [
-        f"{prefix}[{index}].{key}"
-        for index, port in enumerate(ports if isinstance(ports, list) else [])
-        if isinstance(port, dict)
-        for key in port
-        if key not in PORT_FIELDS
-    ]
-
-
-def _template_metadata(data: dict[str, Any], kind: str) -> list[str]:
-    path = (*_GAME_SERVER_SPEC[kind], "template", "metadata")
-    return [".".join((*path, key)) for key in _mapping(data, path) if key in _SET_BY_FLEETGEN]
+def _sdk(document: Document, base: Path_, data: dict[str, Any], name: str) -> tuple[dict[str, Any], list[Diagnostic]]:
+    """`spec.sdk.agones`: the Agones release the object names in its agones.dev/sdk-version annotation (a
+    live object carries it) or the default, with its `sdkServer` settings where they differ from Agones'."""
+    version = mapping(data, ("metadata", "annotations")).get(VERSION_ANNOTATION)
+    agones: dict[str, Any] = {"version": DEFAULT_VERSION}
+    notes = []
+    if isinstance(version, str) and release(version) is not None:
+        agones["version"] = version
+    else:
+        why = (
+            f"its {VERSION_ANNOTATION} annotation {version!r} is not an Agones release"
+            if version
+            else f"no {VERSION_ANNOTATION} annotation names its Agones release"
+        )
+        message = MSG_DEFAULT_VERSION.format(kind=data["kind"], name=name, why=why, version=DEFAULT_VERSION)
+        notes.append(document.warning((*base, "metadata"), message, HINT_DEFAULT_VERSION, key=True))
+    settings = mapping(data, (*_GAME_SERVER_SPEC[data["kind"]], "sdkServer"))
+    defaults = AgonesSdk(version=DEFAULT_VERSION)
+    for field in _SDK_SERVER_FIELDS:
+        if field in settings and settings[field] != getattr(defaults, field):
+            agones[field] = settings[field]
+    return agones, notes
 
 
 def fleet_file(item: Imported) -> str:

@@ -12,6 +12,7 @@ from typing import Any
 from ..diagnostics import Diagnostic, did_you_mean
 from ..kube import api
 from . import pod_security
+from .agones_sdk import sdk_problems
 from .image_rules import image_problems
 from .load import Document
 from .model import (
@@ -60,6 +61,7 @@ def fleet_problems(
     yield from _ports_problems(fleet, document, pool, reserved, containers)
     yield from image_problems(fleet, document, pool)
     yield from env_problems(fleet, document)
+    yield from sdk_problems(fleet.spec, document, pool, version)
     yield from pod_security.template_problems(spec.template, document, pool.spec.podSecurity)
 
 

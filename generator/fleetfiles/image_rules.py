@@ -11,6 +11,7 @@ from typing import Any
 
 from ..diagnostics import Diagnostic
 from ..kube.image import has_digest, image_problem
+from .agones_sdk import agones_sdk, release, sdk_image
 from .load import Document
 from .model import Fleet, NodePool
 
@@ -29,16 +30,31 @@ def image_problems(fleet: Fleet, document: Document, pool: NodePool) -> Iterator
                 name = container.get("name", "")
                 yield document.error(path, f"container {name!r} has no image", "add image: <registry>/<path>:<tag>")
                 continue
-            problem = image_problem(image)
-            if problem is not None:
-                yield document.error((*path, "image"), problem.message, problem.hint)
-            elif required_by and not has_digest(image):
-                yield document.error(
-                    (*path, "image"),
-                    f"image {image!r} is not pinned by digest, and {required_by} sets images.requireDigest",
-                    f"append the digest the tag points to now, e.g. {image}@sha256:<64 hex digits> "
-                    f"(`crane digest {image}` or `docker buildx imagetools inspect {image}` prints it)",
-                )
+            yield from _reference_problems(image, document, (*path, "image"), required_by)
+    yield from _sdk_image_problems(fleet, document, required_by)
+
+
+def _reference_problems(image: str, document: Document, path: tuple, required_by: str) -> Iterator[Diagnostic]:
+    problem = image_problem(image)
+    if problem is not None:
+        yield document.error(path, problem.message, problem.hint)
+    elif required_by and not has_digest(image):
+        yield document.error(
+            path,
+            f"image {image!r} is not pinned by digest, and {required_by} sets images.requireDigest",
+            f"append the digest the tag points to now, e.g. {image}@sha256:<64 hex digits> "
+            f"(`crane digest {image}` or `docker buildx imagetools inspect {image}` prints it)"
+            + ("" if path[-1] == "image" else "; set it as spec.sdk.agones.image"),
+        )
+
+
+def _sdk_image_problems(fleet: Fleet, document: Document, required_by: str) -> Iterator[Diagnostic]:
+    """The Agones SDK sidecar's image: the one `image` names, or Agones' own for `version`."""
+    sdk = agones_sdk(fleet.spec)
+    if sdk is None or (sdk.image is None and release(sdk.version) is None):
+        return  # no SDK, or a version that the SDK rules refuse
+    path = ("spec", "sdk", "agones", "image" if sdk.image is not None else "version")
+    yield from _reference_problems(sdk_image(sdk), document, path, required_by)
 
 
 def _digest_required_by(fleet: Fleet, pool: NodePool) -> str:

@@ -29,6 +29,7 @@ Scheduling = Literal["Packed", "Distributed"]
 Pin = Literal["nodeSelector", "nodeName"]
 PodSecurityLevel = Literal["none", "baseline", "restricted"]
 PolicyAction = Literal["Deny", "Warn", "Audit"]
+SdkLogLevel = Literal["Error", "Info", "Debug", "Trace"]
 Quantity = str | int | float
 PortNumber = int
 TaintEffect = Literal["NoSchedule", "PreferNoSchedule", "NoExecute"]
@@ -214,6 +215,11 @@ class NodePoolSpec(Strict):
         description='Ports or "a-b" spans the nodes\' own daemons listen on (SSH, kubelet, etcd, ...): never '
         "allocated, refused as Static hostPorts. Replace the list to match your nodes.",
     )
+    nodeLabels: dict[str, str] = Field(
+        default_factory=dict,
+        description="Labels every node of the pool carries, under each node's own labels (which win), e.g. "
+        "kubernetes.io/os: linux and kubernetes.io/arch: amd64, which the kubelet sets on every node.",
+    )
     nodes: list[Node] = Field(default_factory=list)
     nodeDiscovery: NodeDiscovery | None = Field(
         None, description="Which cluster Nodes make up the pool: `fleetgen nodes sync` rewrites nodes from them."
@@ -258,6 +264,22 @@ class Port(Strict):
     container: str | None = Field(None, description="Container that gets the port; default spec.container.")
 
 
+class AgonesSdk(Strict):
+    """Agones' SDK server in local mode beside the game server; the fields of Agones' `sdkServer` too."""
+
+    version: str = Field(description="Agones release of the SDK server image (e.g. 1.56.0); 1.29.0 or later.")
+    image: str | None = Field(
+        None, description="The whole image reference instead of Agones' own for `version` (a mirror, a digest)."
+    )
+    grpcPort: PortNumber = Field(9357, description="Port the SDK server's gRPC API listens on (localhost).")
+    httpPort: PortNumber = Field(9358, description="Port the SDK server's HTTP API listens on (localhost).")
+    logLevel: SdkLogLevel = Field("Info", description="The SDK server's log level, as Agones' sdkServer.logLevel.")
+
+
+class Sdk(Strict):
+    agones: AgonesSdk | None = Field(None, description="Run Agones' SDK server beside every server of the fleet.")
+
+
 class FleetSpec(Strict):
     replicas: int = Field(description="Servers in the fleet, named <fleet>-<ordinal>.")
     scheduling: Scheduling = "Packed"
@@ -267,6 +289,7 @@ class FleetSpec(Strict):
     images: Images = Field(
         default_factory=Images, description="What this fleet must do with its images, on top of the pool's rule."
     )
+    sdk: Sdk | None = Field(None, description="A game-server SDK fleetgen runs beside each server.")
     template: dict[str, Any] = Field(description="A Kubernetes PodTemplateSpec.")
 
 

@@ -32,6 +32,7 @@ def pool_problems(pool: NodePool, document: Document, folder_name: str) -> Itera
     yield from _reserved_problems(pool, document)
     yield from _node_problems(pool, document)
     yield from _discovery_problems(pool, document)
+    yield from label_problems(document, ("spec", "nodeLabels"), spec.nodeLabels)
     yield from firewall_problems(pool, document)
     if spec.unitSize < 1:
         yield document.error(("spec", "unitSize"), "unitSize must be at least 1")

@@ -17,6 +17,7 @@ from ..kube import api
 from ..kube.quantity import parse_quantity, to_bytes, to_millicores
 from ..kube.requests import effective_requests
 from . import pod_security
+from .agones_sdk import rendered_template
 from .fleet_rules import container_names, fleet_problems
 from .load import Document, Loaded, PoolFolder
 from .model import Fleet, Node, NodePool
@@ -175,7 +176,7 @@ def _quantity(value: str | int | float | None, convert: Any) -> int | None:
 def _fleet_source(fleet: Fleet, document: Document) -> FleetSource:
     containers = container_names(fleet.spec.template)
     container = fleet.spec.container or containers[0]
-    cpu, memory = effective_requests(fleet.spec.template.get("spec", {}))
+    cpu, memory = effective_requests(rendered_template(fleet.spec).get("spec", {}))
     return FleetSource(fleet, document, container, cpu, memory)
 
 

@@ -13,8 +13,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..allocation.spec import Allocation, Server
+from ..fleetfiles.agones_sdk import GAMESERVER_ANNOTATION, agones_sdk, rendered_template
 from ..fleetfiles.model import ADDRESS_ENV, HOSTNAME_LABEL, MANAGED_BY_LABEL, SERVER_ENV, Port, port_env_name
 from ..fleetfiles.rules import FleetSource, PoolSource
+from .agones_gameserver import GameServerDocument, gameserver_document
 from .emit import Slot, Template, compile_template, emit_all
 
 MANAGER = "fleetgen"
@@ -87,6 +89,8 @@ def template_hash(pool: PoolSource, fleet: FleetSource) -> str:
         "namespace": pool.model.spec.namespace,
         "pin": pool.model.spec.pin,
     }
+    if fleet.model.spec.sdk is not None:
+        inputs["sdk"] = fleet.model.spec.sdk.model_dump()
     digest = hashlib.sha256(json.dumps(inputs, sort_keys=True, ensure_ascii=True).encode()).hexdigest()
     return digest[:10]
 
@@ -97,18 +101,21 @@ class PodShape:
 
     fleet: FleetSource
     template: Template
+    gameserver: GameServerDocument | None = None
 
     def values(self, server: Server, address: str) -> dict[str, str | int]:
         values: dict[str, str | int] = {"server": server.name, "node": server.node, "address": address}
         for name, number in server.host_ports:
             values[f"port:{name}"] = number
             values[f"env:{name}"] = str(number)
+        if self.gameserver is not None:
+            values["gameserver"] = self.gameserver.text(server, address)
         return values
 
 
 def pod_object(pool: PoolSource, fleet: FleetSource, slots: bool = True) -> dict[str, Any]:
     """The fleet's Pod; with slots where per-server values go (for compile_template)."""
-    spec = dict(fleet.model.spec.template.get("spec", {}))
+    spec = dict(rendered_template(fleet.model.spec).get("spec", {}))
     metadata = fleet.model.spec.template.get("metadata", {})
     labels = {
         **metadata.get("labels", {}),
@@ -125,6 +132,8 @@ def pod_object(pool: PoolSource, fleet: FleetSource, slots: bool = True) -> dict
         ADDRESS_ANNOTATION: Slot("address"),
         **RECREATE_ANNOTATIONS,
     }
+    if agones_sdk(fleet.model.spec) is not None:
+        annotations[GAMESERVER_ANNOTATION] = Slot("gameserver")
     if pool.model.spec.pin == "nodeName":
         spec["nodeName"] = Slot("node")
     else:
@@ -183,7 +192,10 @@ def _container_ports(port: Port) -> Iterator[dict[str, Any]]:
 
 
 def pod_shapes(pool: PoolSource) -> dict[str, PodShape]:
-    return {fleet.name: PodShape(fleet, compile_template(pod_object(pool, fleet))) for fleet in pool.fleets}
+    return {
+        fleet.name: PodShape(fleet, compile_template(pod_object(pool, fleet)), gameserver_document(pool, fleet))
+        for fleet in pool.fleets
+    }
 
 
 def fleet_units(pool: PoolSource, allocation: Allocation, shapes: dict[str, PodShape]) -> list[Unit]:
