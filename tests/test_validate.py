@@ -711,7 +711,9 @@ def test_non_utf8_file(fleets: Path) -> None:
     write_pool(fleets, files={"pool.yaml": POOL, "fleet.yaml": FLEET.encode().replace(b"arena", b"ar\xe9na", 1)})
     result = validate()
     assert result.exit_code == 1
-    assert_printed(result, "fleets/pool-a/fleet.yaml", "file is not UTF-8 text (byte 66)", "save it as UTF-8")
+    assert_printed(
+        result, "fleets/pool-a/fleet.yaml:4:11", "file is not UTF-8 text: byte 0xe9", "save the file as UTF-8"
+    )
 
 
 def test_file_over_8_mib(fleets: Path) -> None:
