@@ -41,11 +41,12 @@ def warning(path: str, line: int, column: int, message: str, hint: str = "") -> 
     return Diagnostic(path, line, column, message, hint, Severity.WARNING)
 
 
-def did_you_mean(word: str, choices: Iterable[str]) -> str:
-    """A hint naming the closest valid choice, or listing them all (sorted) when none is close."""
+def did_you_mean(word: str, choices: Iterable[str], otherwise: str = "") -> str:
+    """A hint naming the closest valid choice, or listing them all (sorted) when none is close; `otherwise`
+    when there is no choice at all."""
     options = sorted(set(choices))
     if not options:
-        return ""
+        return otherwise
     by_lower = {option.lower(): option for option in options}
     close = difflib.get_close_matches(str(word).lower(), list(by_lower), n=1, cutoff=0.6)
     if close:

@@ -89,7 +89,8 @@ def import_files(loaded: Loaded, root: Path, pool: str, files: Sequence[Path], f
         else:
             edits.append(edit)
     if not imported and not has_errors(notes):
-        notes.append(error(str(files[0]), 0, 0, "no Agones Fleet or GameServer (agones.dev/v1) found"))
+        hint = "pass what `kubectl get fleets,gameservers -o yaml` prints"
+        notes.append(error(str(files[0]), 0, 0, "no Agones Fleet or GameServer (agones.dev/v1) found", hint))
     return Proposal(tuple(edits), tuple(notes))
 
 
@@ -143,7 +144,8 @@ def convert(document: Document, base: Path_, namespace: str | None) -> tuple[Imp
     metadata = _mapping(data, ("metadata",))
     raw_name = str(metadata.get("name") or str(metadata.get("generateName") or "").rstrip("-"))
     if not raw_name:
-        return None, [document.error((*base, "metadata"), f"Agones {kind} has no metadata.name or generateName")]
+        message = f"Agones {kind} has no metadata.name or generateName"
+        return None, [document.error((*base, "metadata"), message, "give it a metadata.name")]
     name = _fleet_name(raw_name, replicas)
     notes += _metadata_notes(document, base, (raw_name, name), metadata.get("namespace"), namespace)
     spec, found = _fleet_spec(document, base, data, replicas)
