@@ -80,8 +80,10 @@ def pool_folder(loaded: Loaded, root: Path, name: str) -> PoolFolder | Diagnosti
 
 def _pool_document(folder: PoolFolder) -> Document | Diagnostic:
     documents = [d for d in folder.pool_documents if isinstance(d.data, dict) and d.data.get("kind") == "NodePool"]
-    if len(documents) != 1:
-        return error(str(folder.folder / POOL_FILE), 0, 0, "expected one NodePool to edit", "run fleetgen validate")
+    if len(documents) > 1:
+        return documents[1].error((), "expected one NodePool to edit", "run fleetgen validate")
+    if not documents:
+        return error(str(folder.folder / POOL_FILE), 1, 1, "expected one NodePool to edit", "run fleetgen validate")
     return documents[0]
 
 
