@@ -32,11 +32,13 @@ CASES = 160
 CONTROL = [bytes([code]) for code in [*range(0x20), 0x7F]] + ["\x85", "\u2028", "\ufeff", "\u202e"]
 NOT_UTF8 = [b"\xff", b"\xc3", b"\xe2\x82", b"\xed\xa0\x80", b"\xc0\xaf", b"\x80"]
 YAML_PIECES = [":", "- ", ": ", "[", "]", "{", "}", "&a ", "*a", "!foo ", "<<: *a", "---\n", "...\n", "#", "'", '"']
-OTHER_TYPES = [
+# Values of every type, and values that mean something to fleetgen somewhere else, to reach the later stages.
+VALUES = [
     '"text"',
     "99999999999999999999999",
     "-1",
     "0",
+    "1",
     "-0.5",
     "1e309",
     ".nan",
@@ -51,6 +53,22 @@ OTHER_TYPES = [
     "2024-01-01",
     "a" * 300,
     "é\u0301",
+    "7000",
+    "65535",
+    "150000",
+    "30000",
+    "Static",
+    "Passthrough",
+    "TCPUDP",
+    "nodeName",
+    "Distributed",
+    "default",
+    "voice",
+    "server",
+    "2001:db8::1",
+    "203.0.113.11",
+    "100m",
+    "1Ti",
 ]
 KEY_VALUE = re.compile(rb"^(\s*(?:- )?)([A-Za-z][\w./-]*)(:)( +\S.*)?$")
 
@@ -112,7 +130,7 @@ def _replace(lines: list[bytes], kind: str, rng: random.Random) -> tuple[bytes, 
     assert match is not None
     lead, key, colon, value = match.groups()
     if kind == "scalar":
-        value = b" " + rng.choice(OTHER_TYPES).encode()
+        value = b" " + rng.choice(VALUES).encode()
     else:
         key = rng.choice([key.upper(), key[:-1], key + b"s", b"unknown", b"apiVersion", b"name", b"spec"])
     lines[number] = lead + key + colon + (value or b"") + b"\n"
