@@ -28,6 +28,7 @@ TARGETS = sorted(
     if path.suffix in (".yaml", ".lock")
 )
 CASES = 160
+MOST_EDITS = 3
 
 CONTROL = [bytes([code]) for code in [*range(0x20), 0x7F]] + ["\x85", "\u2028", "\ufeff", "\u202e"]
 NOT_UTF8 = [b"\xff", b"\xc3", b"\xe2\x82", b"\xed\xa0\x80", b"\xc0\xaf", b"\x80"]
@@ -73,6 +74,9 @@ VALUES = [
 KEY_VALUE = re.compile(rb"^(\s*(?:- )?)([A-Za-z][\w./-]*)(:)( +\S.*)?$")
 
 
+KINDS = ["delete", "duplicate", "swap", "indent", "truncate", "control", "not_utf8", "yaml", "scalar", "key", "bytes"]
+
+
 @dataclass(frozen=True, slots=True)
 class Mutation:
     target: str
@@ -84,9 +88,7 @@ def mutate(text: bytes, rng: random.Random) -> tuple[bytes, str]:
     """One random edit of `text` and a word on what it was, for the failure message."""
     lines = text.splitlines(keepends=True) or [b""]
     index = rng.randrange(len(lines))
-    kind = rng.choice(
-        ["delete", "duplicate", "swap", "indent", "truncate", "control", "not_utf8", "yaml", "scalar", "key", "bytes"]
-    )
+    kind = rng.choice(KINDS)
     if kind == "delete":
         del lines[index]
     elif kind == "duplicate":
@@ -143,7 +145,7 @@ def mutated_repository(seed: int, root: Path) -> list[Mutation]:
     shutil.copytree(REPOSITORY / "fleets", root / "fleets", symlinks=True)
     shutil.copytree(REPOSITORY / "rendered", root / "rendered", symlinks=True)
     mutations = []
-    for _ in range(rng.randint(1, 3)):
+    for _ in range(rng.randint(1, MOST_EDITS)):
         target = rng.choice(TARGETS)
         path = root / "fleets" / target
         text, detail = mutate(path.read_bytes(), rng)
