@@ -197,11 +197,17 @@ def _read_lock(path: Path, repository: Path, diagnostics: list[Diagnostic]) -> s
     if refused is not None:
         diagnostics.append(refused)
         return None
+    hint = "delete it; the next render writes a fresh one"
     try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as problem:
-        hint = "delete it; the next render writes a fresh one"
-        diagnostics.append(warning(str(path), 0, 0, f"lock ignored: {problem}", hint))
+        raw = path.read_bytes()
+    except OSError as problem:
+        diagnostics.append(warning(str(path), 0, 0, f"lock ignored: cannot read it: {problem.strerror}", hint))
+        return None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as problem:
+        line, column, message = _not_utf8(raw, problem)
+        diagnostics.append(warning(str(path), line, column, f"lock ignored: {message}", hint))
         return None
 
 
@@ -219,17 +225,18 @@ def load_documents(path: Path) -> tuple[list[Document], list[Diagnostic]]:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as problem:
-        return [], [_not_utf8(display, raw, problem)]
+        line, column, message = _not_utf8(raw, problem)
+        hint = "save the file as UTF-8 (it may be Latin-1 or Windows-1252), or type the character at the caret again"
+        return [], [error(display, line, column, message, hint)]
     return parse_documents(display, text)
 
 
-def _not_utf8(display: str, raw: bytes, problem: UnicodeDecodeError) -> Diagnostic:
-    """At the first byte that is not UTF-8, counted in the characters before it, as an editor counts."""
+def _not_utf8(raw: bytes, problem: UnicodeDecodeError) -> tuple[int, int, str]:
+    """Line, column and message of the first byte that is not UTF-8, counted in the characters before it, as
+    an editor counts."""
     valid = raw[: problem.start].decode("utf-8")
     line, column = place(valid, len(valid))
-    message = f"file is not UTF-8 text: byte 0x{raw[problem.start]:02x} is not valid UTF-8 here"
-    hint = "save the file as UTF-8 (it may be Latin-1 or Windows-1252), or type the character at the caret again"
-    return error(display, line, column, message, hint)
+    return line, column, f"file is not UTF-8 text: byte 0x{raw[problem.start]:02x} is not valid UTF-8 here"
 
 
 def parse_documents(display: str, text: str) -> tuple[list[Document], list[Diagnostic]]:
