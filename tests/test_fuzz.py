@@ -79,9 +79,8 @@ KINDS = ["delete", "duplicate", "swap", "indent", "truncate", "control", "not_ut
 
 @dataclass(frozen=True, slots=True)
 class Mutation:
-    target: str
-    kind: str
-    detail: str
+    target: str  # below fleets/
+    what: str  # the kind of edit and where, to reproduce a failure by eye
 
 
 def mutate(text: bytes, rng: random.Random) -> tuple[bytes, str]:
@@ -140,7 +139,7 @@ def _replace(lines: list[bytes], kind: str, rng: random.Random) -> tuple[bytes, 
 
 
 def mutated_repository(seed: int, root: Path) -> list[Mutation]:
-    """The examples (fleets/ and rendered/) copied to `root` and edited one to three times."""
+    """The examples (fleets/ and rendered/) copied to `root`, and one to MOST_EDITS of their files edited."""
     rng = random.Random(seed)
     shutil.copytree(REPOSITORY / "fleets", root / "fleets", symlinks=True)
     shutil.copytree(REPOSITORY / "rendered", root / "rendered", symlinks=True)
@@ -150,7 +149,7 @@ def mutated_repository(seed: int, root: Path) -> list[Mutation]:
         path = root / "fleets" / target
         text, detail = mutate(path.read_bytes(), rng)
         path.write_bytes(text)
-        mutations.append(Mutation(target, detail.split(" ")[0], detail))
+        mutations.append(Mutation(target, detail))
     return mutations
 
 
