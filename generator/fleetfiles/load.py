@@ -110,8 +110,13 @@ def load_fleets(root: Path, pool_names: tuple[str, ...] = (), skip: Collection[s
     refused = refusal(root, repository, Expected.FOLDER, "pass --fleets the folder that holds the pool folders")
     if refused is not None:
         return Loaded((), (refused,))
-    folders, diagnostics = _pool_folders(root, repository)
-    known = {folder.name for folder in folders} | {Path(d.path).name for d in diagnostics}
+    folders, refused_links = _pool_folders(root, repository)
+    known = {folder.name for folder in folders} | {Path(d.path).name for d in refused_links}
+
+    def wanted(name: str) -> bool:
+        return (not pool_names or name in pool_names) and name not in skip
+
+    diagnostics = [d for d in refused_links if wanted(Path(d.path).name)]
     diagnostics += [
         error(str(root), 0, 0, f"no pool folder named {name!r}", _pool_hint(known))
         for name in pool_names
@@ -119,7 +124,7 @@ def load_fleets(root: Path, pool_names: tuple[str, ...] = (), skip: Collection[s
     ]
     pools = []
     for folder in folders:
-        if (pool_names and folder.name not in pool_names) or folder.name in skip:
+        if not wanted(folder.name):
             continue
         pool, found = _load_pool_folder(folder, repository)
         diagnostics += found
