@@ -144,7 +144,6 @@ def _make(path: Path, kind: str) -> None:
             "point the link at a file",
         ),
         ("fleets/us-east-1/pool.yaml", "a folder", "pool.yaml is a folder, not a file", "NodePool"),
-        ("fleets/us-east-1/allocations.lock", "a folder", "allocations.lock is a folder", "git checkout --"),
         ("fleets/gitops.yaml", "a dangling link", "gitops.yaml is a link to", "point the link at a file"),
     ],
 )

@@ -195,12 +195,12 @@ def _load_pool_folder(folder: Path, repository: Path) -> tuple[PoolFolder | None
 
 
 def _read_lock(path: Path, repository: Path, diagnostics: list[Diagnostic]) -> str | None:
-    if not os.path.lexists(path):
-        return None
-    hint = f"restore the lock (git checkout -- {path}), or remove it to place every server afresh"
-    refused = refusal(path, repository, Expected.FILE, hint)
+    """The previous lock's text, or None when there is none to read. A link out of the repository is refused
+    (lock warnings quote its lines); a folder or a pipe is never opened: its type is the writer's to refuse."""
+    refused = refusal(path, repository, None) if path.is_symlink() else None
     if refused is not None:
         diagnostics.append(refused)
+    if refused is not None or not path.is_file():
         return None
     hint = "delete it; the next render writes a fresh one"
     try:
