@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import difflib
+import itertools
+import re
+import stat
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -38,11 +41,12 @@ def warning(path: str, line: int, column: int, message: str, hint: str = "") -> 
     return Diagnostic(path, line, column, message, hint, Severity.WARNING)
 
 
-def did_you_mean(word: str, choices: Iterable[str]) -> str:
-    """A hint naming the closest valid choice, or listing them all (sorted) when none is close."""
+def did_you_mean(word: str, choices: Iterable[str], otherwise: str = "") -> str:
+    """A hint naming the closest valid choice, or listing them all (sorted) when none is close; `otherwise`
+    when there is no choice at all."""
     options = sorted(set(choices))
     if not options:
-        return ""
+        return otherwise
     by_lower = {option.lower(): option for option in options}
     close = difflib.get_close_matches(str(word).lower(), list(by_lower), n=1, cutoff=0.6)
     if close:
@@ -54,33 +58,37 @@ def has_errors(diagnostics: Iterable[Diagnostic]) -> bool:
     return any(d.is_error for d in diagnostics)
 
 
-def format_diagnostic(diagnostic: Diagnostic, source_root: Path | None = None) -> str:
-    """`path:line:col: error: message`, then the source line with a caret, then the hint."""
+def format_diagnostic(diagnostic: Diagnostic, within: Path | None = None) -> str:
+    """`path:line:col: error: message`, then the source line with a caret, then the hint. The line is shown
+    only from a regular file, and with `within` only from one inside that folder (the repository)."""
     place = diagnostic.path
     if diagnostic.line:
         place += f":{diagnostic.line}:{diagnostic.column}"
     lines = [f"{place}: {diagnostic.severity.value}: {diagnostic.message}"]
-    excerpt = _source_excerpt(diagnostic, source_root)
-    if excerpt:
-        lines.extend(excerpt)
+    lines.extend(_source_excerpt(diagnostic, within))
     if diagnostic.hint:
         lines.append(f"  hint: {diagnostic.hint}")
     return "\n".join(lines)
 
 
-def _source_excerpt(diagnostic: Diagnostic, source_root: Path | None) -> list[str]:
-    if not diagnostic.line:
-        return []
+def _source_excerpt(diagnostic: Diagnostic, within: Path | None) -> list[str]:
+    """The line and a caret; nothing for a pipe (reading it would block) or a file outside `within`."""
     path = Path(diagnostic.path)
-    if source_root is not None and not path.is_absolute():
-        path = source_root / path
     try:
-        with path.open(encoding="utf-8", errors="replace") as handle:
-            for number, text in enumerate(handle, start=1):
-                if number == diagnostic.line:
-                    text = text.rstrip("\r\n").replace("\t", " ")
-                    caret = " " * max(diagnostic.column - 1, 0) + "^"
-                    return [f"  {text}", f"  {caret}"]
-    except OSError:
+        if not diagnostic.line or not stat.S_ISREG(path.stat().st_mode):
+            return []
+        if within is not None and not path.resolve().is_relative_to(within.resolve()):
+            return []
+        with path.open(encoding="utf-8-sig", errors="replace") as handle:
+            text = next(itertools.islice(handle, diagnostic.line - 1, None), None)
+    except (OSError, RuntimeError):
         return []
-    return []
+    if text is None:
+        return []
+    shown = _UNPRINTABLE.sub("\ufffd", text.rstrip("\r\n").replace("\t", " "))
+    return [f"  {shown}", "  " + " " * max(diagnostic.column - 1, 0) + "^"]
+
+
+# Shown in an excerpt as U+FFFD, one column each: a control character would drive the terminal of whoever
+# reads the log, and a bidirectional override would make the line read otherwise than it parses.
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u2028-\u202e\u2066-\u2069\ufeff]")

@@ -118,6 +118,16 @@ def test_a_render_that_removes_the_delivery_of_pools_with_servers_is_refused(rep
     assert run("render")[0] == 1 and on_disk(repo) == before, "and so is the next one"
 
 
+def test_the_refusal_is_at_the_first_line_of_a_gitops_yaml_that_holds_no_document(repo: Path) -> None:
+    """Emptied (as a bad merge can leave it), the file still has a line to point at; deleted, it has none."""
+    empty_gitops(repo)
+    code, _, stderr = run("render")
+    assert code == 1
+    assert "fleets/gitops.yaml:1:1: error: pool 'eu-west-1' still has" in stderr
+    delete_gitops(repo)
+    assert "fleets/gitops.yaml: error: pool 'eu-west-1' still has" in run("render")[2]
+
+
 @pytest.mark.parametrize("edit", sorted(REMOVALS))
 def test_the_removal_is_done_when_asked_for_and_said_loudly(repo: Path, edit: str) -> None:
     change, removed = REMOVALS[edit]

@@ -391,3 +391,11 @@ def test_the_example_pools_round_trip(tmp_path: Path, monkeypatch: pytest.Monkey
         "-      unschedulable: true   # cordoned: disk replacement, ticket OPS-4411",
         "+      unschedulable: true",
     ]
+
+
+def test_a_pool_file_with_two_node_pools_is_refused_at_the_second(repo: Path) -> None:
+    (repo / "fleets/lab/pool.yaml").write_text(POOL + "---\n" + POOL)
+    second = POOL.count("\n") + 1 + 3  # after the "---" line, two comment lines, then apiVersion
+    code, _, err = run("cordon", "lab/lab-1")
+    assert code == 1
+    assert f"fleets/lab/pool.yaml:{second}:1: error: expected one NodePool to edit\n" in err

@@ -305,15 +305,16 @@ def test_a_reused_pool_still_reports_what_its_firewall_quota_costs(repo: Path) -
 
 
 def test_a_fleet_file_behind_a_link_is_digested_by_what_it_leads_to(repo: Path) -> None:
-    """The loader reads fleet files through links, so editing the file a link leads to must count."""
-    outside = repo.parent / "shared-fleets.yaml"
+    """The loader reads fleet files through links (inside the repository), so editing the file a link leads to
+    must count."""
+    shared = repo / "shared-fleets.yaml"
     fleets = repo / "fleets/us-east-1/fleets.yaml"
-    outside.write_bytes(fleets.read_bytes())
+    shared.write_bytes(fleets.read_bytes())
     fleets.unlink()
-    fleets.symlink_to(outside)
+    fleets.symlink_to("../../shared-fleets.yaml")  # relative: the stamp-less twin's link leads to its own copy
     assert run("render")[0] == 0
     assert reused_pools(repo) == [EU, US]
-    outside.write_text(outside.read_text().replace("replicas: 3", "replicas: 4", 1))
+    shared.write_text(shared.read_text().replace("replicas: 3", "replicas: 4", 1))
     assert reused_pools(repo) == [EU]
     expected, expected_tree = from_nothing(repo, "render")
     assert run("render") == expected and tree(repo) == expected_tree

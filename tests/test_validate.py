@@ -299,20 +299,20 @@ POOL_CASES = [
     case("namespace-too-long", "pool.yaml", "namespace: games", "namespace: " + "n" * 64,
          "pool.yaml:6:14", "must be at most 63 characters (is 64)"),
     case("namespace-not-string", "pool.yaml", "namespace: games", "namespace: 12",
-         "pool.yaml:6:14", "expected a string, got 12"),
+         "pool.yaml:6:14", "expected a string, got 12", "quoted when YAML would read it otherwise"),
     # portRanges: inclusive, 1-65535, min <= max, no overlaps (not even an end port)
     case("range-min-above-max", "pool.yaml", "{min: 9000, max: 9099}", "{min: 9099, max: 9000}",
          "pool.yaml:9:12", "portRanges.voice: min 9099 is greater than max 9000", "swap them"),
     case("range-port-zero", "pool.yaml", "{min: 9000, max: 9099}", "{min: 0, max: 99}",
-         "pool.yaml:9:18", "portRanges.voice.min: port 0 is outside 1-65535"),
+         "pool.yaml:9:18", "portRanges.voice.min: port 0 is outside 1-65535", "write a port number from 1 to 65535"),
     case("range-port-65536", "pool.yaml", "{min: 9000, max: 9099}", "{min: 40000, max: 65536}",
          "pool.yaml:9:30", "portRanges.voice.max: port 65536 is outside 1-65535"),
     case("range-missing-max", "pool.yaml", "{min: 9000, max: 9099}", "{min: 9000}",
          "pool.yaml:9:12", "missing required field 'max' in spec.portRanges.voice"),
     case("range-not-integer", "pool.yaml", "{min: 9000, max: 9099}", '{min: "9000", max: 9099}',
-         "pool.yaml:9:18", 'expected an integer, got "9000"'),
+         "pool.yaml:9:18", 'expected an integer, got "9000"', "write a whole number, without quotes"),
     case("range-name-not-dns-label", "pool.yaml", "    voice:", "    Voice:",
-         "pool.yaml:9:5", "range name 'Voice'"),
+         "pool.yaml:9:5", "range name 'Voice'", "use a DNS-1123 label such as 'voice'"),
     case("ranges-share-end-port", "pool.yaml", "{min: 9000, max: 9099}", "{min: 7999, max: 8099}",
          "pool.yaml:9:12", "portRanges.voice (7999-8099) overlaps portRanges.default (7000-7999)", "end port"),
     case("range-inside-other", "pool.yaml", "{min: 9000, max: 9099}", "{min: 7100, max: 7200}",
@@ -327,7 +327,11 @@ POOL_CASES = [
          "pool.yaml:6:3", "portRanges.default (7000-8000) overlaps nodePortRange (8000-9000)"),
     case("portRanges-not-mapping", "pool.yaml", "  portRanges:\n    default: {min: 7000, max: 7999}\n"
          "    voice: {min: 9000, max: 9099}", "  portRanges: [7000, 7999]",
-         "pool.yaml:7:15", "expected a mapping, got a list"),
+         "pool.yaml:7:15", "expected a mapping, got a list", "write it as keys indented below it, or as {key: value}"),
+    case("capacity-not-mapping", "pool.yaml", '{pods: 110, cpu: "16", memory: 64Gi}', "true",
+         "pool.yaml:15:17", "expected a mapping, got true", "write its fields indented below it: cpu, memory, pods"),
+    case("labels-without-value", "pool.yaml", "labels: {tier: premium}", "labels:",
+         "pool.yaml:14:14", "expected a mapping, got null", "give it a value, or remove it"),
     # reservedPorts: ints or "a-b" strings
     case("reserved-letters", "pool.yaml", '"7500-7509"', '"75x"',
          "pool.yaml:10:25", "reserved port '75x' is not a port number or an 'a-b' span",
@@ -411,7 +415,7 @@ POOL_CASES = [
     case("two-pools-in-pool-yaml", "pool.yaml", None, POOL + "---\n" + POOL,
          "pool.yaml:17:1", "pool.yaml must hold exactly one NodePool"),
     case("empty-pool-yaml", "pool.yaml", None, "# nothing yet\n",
-         "pool.yaml", "pool.yaml holds no NodePool document"),
+         "pool.yaml:1:1", "pool.yaml holds no NodePool document"),
     case("pool-yaml-not-mapping", "pool.yaml", None, "- a\n- b\n",
          "pool.yaml:1:1", "expected a NodePool mapping, got a list"),
 ]  # fmt: skip
@@ -450,7 +454,7 @@ FLEET_CASES = [
          "fleet.yaml:4:9", "would be longer than 63 characters"),
     # replicas: strict int >= 0
     case("replicas-string", "fleet.yaml", "replicas: 2", 'replicas: "3"',
-         "fleet.yaml:6:13", 'expected an integer, got "3"'),
+         "fleet.yaml:6:13", 'expected an integer, got "3"', "write a whole number, without quotes"),
     case("replicas-float", "fleet.yaml", "replicas: 2", "replicas: 2.0",
          "fleet.yaml:6:13", "expected an integer, got 2.0"),
     case("replicas-negative", "fleet.yaml", "replicas: 2", "replicas: -1",
@@ -711,7 +715,9 @@ def test_non_utf8_file(fleets: Path) -> None:
     write_pool(fleets, files={"pool.yaml": POOL, "fleet.yaml": FLEET.encode().replace(b"arena", b"ar\xe9na", 1)})
     result = validate()
     assert result.exit_code == 1
-    assert_printed(result, "fleets/pool-a/fleet.yaml", "file is not UTF-8 text (byte 66)", "save it as UTF-8")
+    assert_printed(
+        result, "fleets/pool-a/fleet.yaml:4:11", "file is not UTF-8 text: byte 0xe9", "save the file as UTF-8"
+    )
 
 
 def test_file_over_8_mib(fleets: Path) -> None:

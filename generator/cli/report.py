@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from enum import IntEnum
+from pathlib import Path
 
 import click
 
 from ..diagnostics import Diagnostic, format_diagnostic
+from ..fleetfiles.entries import repository_of
 
 
 class ExitCode(IntEnum):
@@ -17,16 +19,17 @@ class ExitCode(IntEnum):
     INTERNAL = 3
 
 
-def diagnostics_text(diagnostics: Iterable[Diagnostic]) -> str:
-    """Errors and warnings, sorted, as printed; a render's stamp keeps this to replay its warnings."""
-    return "".join(format_diagnostic(diagnostic) + "\n" for diagnostic in sorted(diagnostics))
+def diagnostics_text(diagnostics: Iterable[Diagnostic], repository: Path | None = None) -> str:
+    """Errors and warnings, sorted, as printed, with source lines only from files inside `repository`."""
+    return "".join(format_diagnostic(diagnostic, repository) + "\n" for diagnostic in sorted(diagnostics))
 
 
-def print_diagnostics(diagnostics: Iterable[Diagnostic], writes: bool = False) -> ExitCode:
+def print_diagnostics(diagnostics: Iterable[Diagnostic], writes: bool = False, fleets: Path | None = None) -> ExitCode:
     """Print errors and warnings once, sorted, to stderr; FAILED when any is an error. A command that
-    `writes` says that it wrote nothing; one that never writes does not make the reader wonder."""
+    `writes` says that it wrote nothing; one that never writes does not make the reader wonder. Given the
+    `fleets` folder, source lines come only from files of its repository: never another file's in a CI log."""
     ordered = sorted(diagnostics)
-    click.echo(diagnostics_text(ordered), err=True, nl=False)
+    click.echo(diagnostics_text(ordered, None if fleets is None else repository_of(fleets)), err=True, nl=False)
     errors = sum(1 for d in ordered if d.is_error)
     if errors:
         click.echo(

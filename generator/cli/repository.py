@@ -39,7 +39,7 @@ def compiled_or_exit(
     also when Argo CD could not clone the repository)."""
     outcome = repository.compile_repository(settings, prior)
     diagnostics = as_check_errors(outcome.diagnostics) if deployable else outcome.diagnostics
-    if print_diagnostics(diagnostics, writes) is ExitCode.FAILED or outcome.compiled is None:
+    if print_diagnostics(diagnostics, writes, settings.fleets) is ExitCode.FAILED or outcome.compiled is None:
         sys.exit(ExitCode.FAILED)
     return outcome.compiled
 
@@ -52,7 +52,7 @@ def _stale_or_none(
     prior = repository.prior_for(settings)
     if prior.whole:
         replayed = as_check_errors(prior.diagnostics) if deployable else prior.diagnostics
-        if print_diagnostics(replayed, writes) is ExitCode.FAILED:
+        if print_diagnostics(replayed, writes, settings.fleets) is ExitCode.FAILED:
             sys.exit(ExitCode.FAILED)
         click.echo(up_to_date)
         return None
@@ -67,7 +67,7 @@ def validate(fleets: Path, pools: tuple[str, ...], kubernetes_version: str) -> N
     """Check the fleet files only; exit 1 when any is invalid."""
     settings = settings_for(fleets, pools, kubernetes_version)
     validated, _ = repository.validated_repository(settings)
-    code = print_diagnostics(validated.diagnostics)
+    code = print_diagnostics(validated.diagnostics, fleets=settings.fleets)
     if code is ExitCode.OK:
         fleet_count = sum(len(pool.fleets) for pool in validated.pools)
         click.echo(f"{settings.fleets}: {len(validated.pools)} pools, {fleet_count} fleets: valid")
@@ -108,7 +108,8 @@ def render(
     if found is None:
         return
     compiled, prior = found
-    if print_diagnostics(sinks.delivery_removals(compiled, settings, allow_delivery_removal), True) is ExitCode.FAILED:
+    removals = sinks.delivery_removals(compiled, settings, allow_delivery_removal)
+    if print_diagnostics(removals, True, settings.fleets) is ExitCode.FAILED:
         sys.exit(ExitCode.FAILED)
     written = sinks.write(compiled, settings.out, settings.pools)
     if written.blocked:
@@ -224,7 +225,7 @@ def capacity(
     """Used and free pods, cpu, memory and ports per pool and node, and how many more servers of each fleet fit."""
     settings = settings_for(fleets, pools, kubernetes_version, jobs=jobs)
     validated = validate_fleets(load_fleets(settings.fleets, settings.pools), settings.kubernetes_version)
-    if print_diagnostics(validated.diagnostics) is ExitCode.FAILED:
+    if print_diagnostics(validated.diagnostics, fleets=settings.fleets) is ExitCode.FAILED:
         sys.exit(ExitCode.FAILED)
     report = capacity_report(validated.pools, settings.jobs)
     click.echo(capacity_json(report) if output_format == "json" else capacity_table(report), nl=False)

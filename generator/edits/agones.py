@@ -113,7 +113,9 @@ def import_files(
         else:
             edits.append(edit)
     if not imported and not has_errors(notes):
-        notes.append(error(str(files[0]), 0, 0, "no Agones Fleet or GameServer (agones.dev/v1) found to import"))
+        hint = "pass what `kubectl get fleets,gameservers -o yaml` prints"
+        message = "no Agones Fleet or GameServer (agones.dev/v1) found to import"
+        notes.append(error(str(files[0]), 0, 0, message, hint))
     return Proposal(tuple(edits), tuple(notes))
 
 
@@ -168,7 +170,8 @@ def convert(
     metadata = mapping(data, ("metadata",))
     raw_name = str(metadata.get("name") or str(metadata.get("generateName") or "").rstrip("-"))
     if not raw_name:
-        return None, [document.error((*base, "metadata"), f"Agones {kind} has no metadata.name or generateName")]
+        message = f"Agones {kind} has no metadata.name or generateName"
+        return None, [document.error((*base, "metadata"), message, "give it a metadata.name")]
     name = _fleet_name(raw_name, replicas)
     notes += _metadata_notes(document, base, (raw_name, name), metadata.get("namespace"), namespace)
     spec, found = _fleet_spec(document, base, data, replicas)

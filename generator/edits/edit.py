@@ -74,13 +74,16 @@ def pool_folder(loaded: Loaded, root: Path, name: str) -> PoolFolder | Diagnosti
         if folder.name == name:
             return folder
     known = [folder.name for folder in loaded.pools]
-    return error(str(root), 0, 0, f"no pool folder named {name!r}", did_you_mean(name, known))
+    hint = did_you_mean(name, known, f"create {root / name / POOL_FILE} first")
+    return error(str(root), 0, 0, f"no pool folder named {name!r}", hint)
 
 
 def pool_document(folder: PoolFolder) -> Document | Diagnostic:
     documents = [d for d in folder.pool_documents if isinstance(d.data, dict) and d.data.get("kind") == "NodePool"]
-    if len(documents) != 1:
-        return error(str(folder.folder / POOL_FILE), 0, 0, "expected one NodePool to edit", "run fleetgen validate")
+    if len(documents) > 1:
+        return documents[1].error((), "expected one NodePool to edit", "run fleetgen validate")
+    if not documents:
+        return error(str(folder.folder / POOL_FILE), 1, 1, "expected one NodePool to edit", "run fleetgen validate")
     return documents[0]
 
 
@@ -89,7 +92,8 @@ def _fleet_document(folder: PoolFolder, fleet: str) -> Document | Diagnostic:
     if fleet in found:
         return found[fleet]
     message = f"pool {folder.name!r} has no fleet {fleet!r}"
-    return error(str(folder.folder), 0, 0, message, did_you_mean(fleet, found))
+    hint = did_you_mean(fleet, found, "the pool has no fleet yet: write one in a *.yaml file of its folder")
+    return error(str(folder.folder), 0, 0, message, hint)
 
 
 def _fleet_name(document: Document) -> str:
@@ -114,7 +118,8 @@ def _node(loaded: Loaded, root: Path, pool: str, node: str) -> tuple[Document, i
         if isinstance(item, dict) and item.get("name") == node:
             return document, index
     names = [str(item.get("name")) for item in nodes if isinstance(item, dict)]
-    return document.error(("spec", "nodes"), f"pool {pool!r} has no node {node!r}", did_you_mean(node, names))
+    hint = did_you_mean(node, names, "the pool has no node yet: add one with `fleetgen add-node`")
+    return document.error(("spec", "nodes"), f"pool {pool!r} has no node {node!r}", hint)
 
 
 def _nodes(data: Any) -> list[Any]:

@@ -35,7 +35,8 @@ def firewall_problems(pool: NodePool, document: Document) -> Iterator[Diagnostic
         named = [kind for kind in kinds if getattr(output, kind) is not None]
         if len(named) != 1:
             what = "names none" if not named else f"names {len(named)} ({', '.join(named)})"
-            yield document.error(path, f"an output names exactly one of {', '.join(kinds)}; this one {what}")
+            hint = "give each output one kind; list one output per kind"
+            yield document.error(path, f"an output names exactly one of {', '.join(kinds)}; this one {what}", hint)
             continue
         kind = named[0]
         if kind in seen:
@@ -90,12 +91,16 @@ def _cidr_problem(text: str) -> tuple[str, str]:
 def _namespace_problem(namespace: str | None, document: Document, path: Path_) -> Iterator[Diagnostic]:
     problem = api.dns1123_label_problem(namespace) if namespace is not None else ""
     if problem:
-        yield document.error((*path, "namespace"), f"namespace {namespace!r} {problem}")
+        yield document.error(
+            (*path, "namespace"), f"namespace {namespace!r} {problem}", "use a DNS-1123 label such as 'game-servers'"
+        )
 
 
 def _bounds(value: int | None, low: int, high: int, document: Document, path: Path_) -> Iterator[Diagnostic]:
     if value is not None and not low <= value <= high:
-        yield document.error(path, f"{path[-1]} {value} is outside {low}-{high}")
+        yield document.error(
+            path, f"{path[-1]} {value} is outside {low}-{high}", f"write a number from {low} to {high}"
+        )
 
 
 def _gcp_problems(settings: GcpOutput, document: Document, path: Path_, pool: NodePool) -> Iterator[Diagnostic]:
@@ -113,7 +118,8 @@ def _gcp_problems(settings: GcpOutput, document: Document, path: Path_, pool: No
             "write projects/<project>/global/networks/<network>",
         )
     if ref.namespace is not None and ref.name is None:
-        yield document.error((*path, "networkRef", "namespace"), "namespace goes with name, not external")
+        hint = "remove namespace, or name the ComputeNetwork object with name instead of external"
+        yield document.error((*path, "networkRef", "namespace"), "namespace goes with name, not external", hint)
     if not settings.targetTags:
         yield document.error(
             (*path, "targetTags"),
@@ -140,7 +146,9 @@ def _aws_problems(settings: AwsOutput, document: Document, path: Path_, pool: No
     name = settings.name
     if name is not None and (not 1 <= len(name) <= 255 or name.lower().startswith("sg-")):
         yield document.error(
-            (*path, "name"), f"security group name {name!r} must be 1-255 characters, not starting with sg-"
+            (*path, "name"),
+            f"security group name {name!r} must be 1-255 characters, not starting with sg-",
+            "rename it, or leave name out for fleetgen-<pool>",
         )
     sources = networks(pool.spec.firewall.sourceRanges)
     widest = max((sum(1 for n in sources if n.version == v) for v in (4, 6)), default=0)
@@ -171,7 +179,9 @@ def _calico_problems(settings: CalicoOutput, document: Document, path: Path_, po
     count = len(pool.spec.firewall.sourceRanges)
     if count > CALICO_NETS:
         yield document.error(
-            (*BASE, "sourceRanges"), f"Calico takes at most {CALICO_NETS} source nets in a rule, not {count}"
+            (*BASE, "sourceRanges"),
+            f"Calico takes at most {CALICO_NETS} source nets in a rule, not {count}",
+            f"merge neighbouring ranges into wider ones, {CALICO_NETS} at the most",
         )
 
 
@@ -186,7 +196,7 @@ def _cilium_problems(settings: CiliumOutput, document: Document, path: Path_, po
     for key, value in sorted((selector or {}).items()):
         problem = api.label_key_problem(key) or api.label_value_problem(value)
         if problem:
-            yield document.error((*path, "nodeSelector", key), f"{key!r}: {problem}")
+            yield document.error((*path, "nodeSelector", key), f"{key!r}: {problem}", api.LABEL_HINT)
 
 
 CHECKS: dict[str, Callable[[Any, Document, Path_, NodePool], Iterator[Diagnostic]]] = {

@@ -22,7 +22,7 @@ from .model import (
     NodePool,
     Port,
 )
-from .pool_rules import label_problems, name_problems, port_number_problem, reserved_spans
+from .pool_rules import PORT_NUMBER_HINT, label_problems, name_problems, port_number_problem, reserved_spans
 from .template_rules import env_problems, template_problems
 
 MAX_REPLICAS = 150_000
@@ -81,7 +81,7 @@ def _container_problems(fleet: Fleet, document: Document, containers: list[str])
         yield document.error(
             ("spec", "container"),
             "Container must be empty or the name of a container in the pod template",
-            did_you_mean(chosen, containers),
+            did_you_mean(chosen, containers, "add the container to template.spec.containers"),
         )
 
 
@@ -119,6 +119,7 @@ def _ports_problems(
                     (*path, "containerPort"),
                     f"containerPort {port.containerPort}/{protocol} on "
                     f"container {container!r} is already used by ports[{container_ports[key]}]",
+                    "give each port of a container its own containerPort, or use protocol: TCPUDP",
                 )
             container_ports.setdefault(key, index)
     yield from _template_port_clashes(fleet, document, default_container)
@@ -145,7 +146,8 @@ def _port_problems(
     problem = api.port_name_problem(port.name, limit)
     if problem:
         suffix = " (TCPUDP adds -tcp/-udp)" if port.protocol == "TCPUDP" else ""
-        yield document.error((*path, "name"), f"port name {port.name!r} {problem}{suffix}")
+        hint = f"use a name such as 'game', at most {limit} characters"
+        yield document.error((*path, "name"), f"port name {port.name!r} {problem}{suffix}", hint)
     if policy in ("Dynamic", "Static", "None") and port.containerPort is None:
         message = "ContainerPort must be defined for Dynamic and Static PortPolicies"
         if policy == "None":
@@ -158,7 +160,8 @@ def _port_problems(
             "remove it: Passthrough sets containerPort to the allocated hostPort",
         )
     if port.containerPort is not None and port_number_problem(port.containerPort):
-        yield document.error((*path, "containerPort"), f"containerPort: {port_number_problem(port.containerPort)}")
+        message = f"containerPort: {port_number_problem(port.containerPort)}"
+        yield document.error((*path, "containerPort"), message, PORT_NUMBER_HINT)
     if port.hostPort is not None and policy in NUMBERED_POLICIES:
         yield document.error(
             (*path, "hostPort"),
@@ -166,7 +169,8 @@ def _port_problems(
             "remove it, or use portPolicy: Static",
         )
     if port.hostPort is not None and policy == "None":
-        yield document.error((*path, "hostPort"), "hostPort cannot be specified with portPolicy None")
+        message = "hostPort cannot be specified with portPolicy None"
+        yield document.error((*path, "hostPort"), message, "remove it: a port with portPolicy None opens no hostPort")
     if policy == "Static":
         yield from _static_problems(port, document, path, pool, reserved)
     yield from _port_range_problems(port, document, path, pool)
@@ -174,7 +178,7 @@ def _port_problems(
         yield document.error(
             (*path, "container"),
             "Container must be empty or the name of a container in the pod template",
-            did_you_mean(port.container, containers),
+            did_you_mean(port.container, containers, "add the container to template.spec.containers"),
         )
 
 
@@ -186,7 +190,7 @@ def _static_problems(
         yield document.error(path, "a Static port needs a hostPort", "add hostPort: <the port clients dial>")
         return
     if port_number_problem(number):
-        yield document.error((*path, "hostPort"), f"hostPort: {port_number_problem(number)}")
+        yield document.error((*path, "hostPort"), f"hostPort: {port_number_problem(number)}", PORT_NUMBER_HINT)
     node_ports = pool.spec.nodePortRange
     if node_ports.min <= number <= node_ports.max:
         yield document.error(
@@ -217,7 +221,7 @@ def _port_range_problems(port: Port, document: Document, path: tuple, pool: Node
         yield document.error(
             (*path, "range") if "range" in port.model_fields_set else path,
             f"range {port.range!r} is not a portRanges entry of pool {pool.metadata.name!r}",
-            did_you_mean(port.range, ranges),
+            did_you_mean(port.range, ranges, "add the range to the pool's spec.portRanges"),
         )
     elif port.portPolicy not in NUMBERED_POLICIES and "range" in port.model_fields_set and port.range != DEFAULT_RANGE:
         yield document.error((*path, "range"), f"range has no meaning for a {port.portPolicy} port", "remove it")

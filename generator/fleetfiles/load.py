@@ -8,6 +8,7 @@ diagnostic needs one.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +17,8 @@ from typing import Any
 import yaml
 
 from ..diagnostics import Diagnostic, error, warning
-from .yaml_errors import explain
+from .entries import Expected, refusal, repository_of
+from .yaml_errors import explain, place, refused_character
 
 POOL_FILE = "pool.yaml"
 LOCK_FILE = "allocations.lock"
@@ -102,12 +104,19 @@ def _missing_fleets_hint(root: Path) -> str:
 def load_fleets(root: Path, pool_names: tuple[str, ...] = (), skip: Collection[str] = ()) -> Loaded:
     """Read every pool folder under `root` (or only the named ones, and never those in `skip`) in sorted
     path order."""
-    diagnostics: list[Diagnostic] = []
-    if not root.is_dir():
-        diagnostics.append(error(str(root), 0, 0, "fleets folder not found", _missing_fleets_hint(root)))
-        return Loaded((), tuple(diagnostics))
-    folders = sorted((p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")), key=_name)
-    known = {folder.name for folder in folders}
+    if not os.path.lexists(root):
+        return Loaded((), (error(str(root), 0, 0, "fleets folder not found", _missing_fleets_hint(root)),))
+    repository = repository_of(root)
+    refused = refusal(root, repository, Expected.FOLDER, "pass --fleets the folder that holds the pool folders")
+    if refused is not None:
+        return Loaded((), (refused,))
+    folders, refused_links = _pool_folders(root, repository)
+    known = {folder.name for folder in folders} | {Path(d.path).name for d in refused_links}
+
+    def wanted(name: str) -> bool:
+        return (not pool_names or name in pool_names) and name not in skip
+
+    diagnostics = [d for d in refused_links if wanted(Path(d.path).name)]
     diagnostics += [
         error(str(root), 0, 0, f"no pool folder named {name!r}", _pool_hint(known))
         for name in pool_names
@@ -115,21 +124,36 @@ def load_fleets(root: Path, pool_names: tuple[str, ...] = (), skip: Collection[s
     ]
     pools = []
     for folder in folders:
-        if (pool_names and folder.name not in pool_names) or folder.name in skip:
+        if not wanted(folder.name):
             continue
-        pool, found = _load_pool_folder(folder)
+        pool, found = _load_pool_folder(folder, repository)
         diagnostics += found
         if pool is not None:
             pools.append(pool)
     return Loaded(tuple(pools), tuple(diagnostics))
 
 
+def _pool_folders(root: Path, repository: Path) -> tuple[list[Path], list[Diagnostic]]:
+    """The pool folders of `root`, sorted, and the links in it that lead nowhere or out of the repository
+    (a link to a file inside it is no pool folder, and is left alone)."""
+    folders: list[Path] = []
+    diagnostics: list[Diagnostic] = []
+    for entry in sorted((p for p in root.iterdir() if not p.name.startswith(".")), key=_name):
+        refused = refusal(entry, repository, None) if entry.is_symlink() else None
+        if refused is not None:
+            diagnostics.append(refused)
+        elif entry.is_dir():
+            folders.append(entry)
+    return folders, diagnostics
+
+
 def load_gitops(root: Path) -> tuple[list[Document], list[Diagnostic]]:
     """The repository's delivery settings, a file beside the pool folders; no documents when absent."""
     path = root / GITOPS_FILE
-    if not path.is_file():
+    if not os.path.lexists(path):
         return [], []
-    return load_documents(path)
+    refused = refusal(path, repository_of(root), Expected.FILE, f"make {GITOPS_FILE} a file, or remove it")
+    return ([], [refused]) if refused is not None else load_documents(path)
 
 
 def _pool_hint(known: set[str]) -> str:
@@ -140,39 +164,55 @@ def _name(path: Path) -> str:
     return path.name
 
 
-def _load_pool_folder(folder: Path) -> tuple[PoolFolder | None, list[Diagnostic]]:
+def _load_pool_folder(folder: Path, repository: Path) -> tuple[PoolFolder | None, list[Diagnostic]]:
     diagnostics: list[Diagnostic] = []
     pool_path = folder / POOL_FILE
-    if not pool_path.is_file():
+    if not os.path.lexists(pool_path):
         hint = f"create {pool_path} with one NodePool, or move the folder out of the fleets folder"
         return None, [error(str(folder), 0, 0, f"pool folder has no {POOL_FILE}", hint)]
+    refused = refusal(pool_path, repository, Expected.FILE, f"make {POOL_FILE} a file that holds the pool's NodePool")
+    if refused is not None:
+        return None, [refused]
     pool_documents, found = load_documents(pool_path)
     diagnostics += found
     fleet_documents: list[Document] = []
     for entry in sorted(folder.iterdir(), key=_name):
         if entry.name.startswith(".") or entry.name in (POOL_FILE, LOCK_FILE):
             continue
-        if entry.suffix == ".yaml" and entry.is_file():
-            documents, found = load_documents(entry)
+        if entry.suffix == ".yaml":
+            hint = "fleetgen reads every *.yaml file of a pool folder: make it a file, or rename it"
+            refused = refusal(entry, repository, Expected.FILE, hint)
+            documents, found = ([], [refused]) if refused is not None else load_documents(entry)
             fleet_documents += documents
             diagnostics += found
         elif entry.suffix == ".yml":
             hint = f"rename it to {entry.stem}.yaml"
             diagnostics.append(warning(str(entry), 0, 0, "ignored: fleetgen reads only *.yaml files", hint))
     lock_path = folder / LOCK_FILE
-    lock_text = _read_lock(lock_path, diagnostics)
+    lock_text = _read_lock(lock_path, repository, diagnostics)
     pool = PoolFolder(folder.name, folder, tuple(pool_documents), tuple(fleet_documents), lock_path, lock_text)
     return pool, diagnostics
 
 
-def _read_lock(path: Path, diagnostics: list[Diagnostic]) -> str | None:
-    if not path.is_file():
+def _read_lock(path: Path, repository: Path, diagnostics: list[Diagnostic]) -> str | None:
+    """The previous lock's text, or None when there is none to read. A link out of the repository is refused
+    (lock warnings quote its lines); a folder or a pipe is never opened: its type is the writer's to refuse."""
+    refused = refusal(path, repository, None) if path.is_symlink() else None
+    if refused is not None:
+        diagnostics.append(refused)
+    if refused is not None or not path.is_file():
+        return None
+    hint = "delete it; the next render writes a fresh one"
+    try:
+        raw = path.read_bytes()
+    except OSError as problem:
+        diagnostics.append(warning(str(path), 0, 0, f"lock ignored: cannot read it: {problem.strerror}", hint))
         return None
     try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as problem:
-        hint = "delete it; the next render writes a fresh one"
-        diagnostics.append(warning(str(path), 0, 0, f"lock ignored: {problem}", hint))
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as problem:
+        line, column, message = _not_utf8(raw, problem)
+        diagnostics.append(warning(str(path), line, column, f"lock ignored: {message}", hint))
         return None
 
 
@@ -182,25 +222,39 @@ def load_documents(path: Path) -> tuple[list[Document], list[Diagnostic]]:
     try:
         raw = path.read_bytes()
     except OSError as problem:
-        return [], [error(display, 0, 0, f"cannot read file: {problem.strerror}")]
+        hint = "make it readable by the user who runs fleetgen"
+        return [], [error(display, 0, 0, f"cannot read file: {problem.strerror}", hint)]
     if len(raw) > MAX_FILE_BYTES:
         limit = MAX_FILE_BYTES // (1024 * 1024)
         return [], [error(display, 0, 0, f"file is larger than {limit} MiB", "split it into several files")]
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as problem:
-        return [], [error(display, 0, 0, f"file is not UTF-8 text (byte {problem.start})", "save it as UTF-8")]
+        line, column, message = _not_utf8(raw, problem)
+        hint = "save the file as UTF-8 (it may be Latin-1 or Windows-1252), or type the character at the caret again"
+        return [], [error(display, line, column, message, hint)]
     return parse_documents(display, text)
 
 
+def _not_utf8(raw: bytes, problem: UnicodeDecodeError) -> tuple[int, int, str]:
+    """Line, column and message of the first byte that is not UTF-8, counted in the characters before it, as
+    an editor counts."""
+    valid = raw[: problem.start].decode("utf-8")
+    line, column = place(valid, len(valid))
+    return line, column, f"file is not UTF-8 text: byte 0x{raw[problem.start]:02x} is not valid UTF-8 here"
+
+
 def parse_documents(display: str, text: str) -> tuple[list[Document], list[Diagnostic]]:
+    refused = refused_character(text)
+    if refused is not None:
+        return [], [error(display, *refused)]
     documents: list[Document] = []
     try:
         roots = list(yaml.compose_all(text, Loader=_LOADER))
     except yaml.MarkedYAMLError as problem:
         return [], [_syntax_error(display, text, problem)]
     except yaml.YAMLError as problem:
-        return [], [error(display, 0, 0, f"YAML error: {problem}")]
+        return [], [error(display, 0, 0, f"YAML error: {problem}", "check the file's text around its last edit")]
     for index, root in enumerate(roots):
         if root is None:
             continue
@@ -208,7 +262,8 @@ def parse_documents(display: str, text: str) -> tuple[list[Document], list[Diagn
         try:
             data = builder.build(root)
         except RecursionError:
-            return [], [error(display, root.start_mark.line + 1, 1, "document is nested too deeply")]
+            hint = "write the document with fewer nested levels"
+            return [], [error(display, root.start_mark.line + 1, 1, "document is nested too deeply", hint)]
         if builder.diagnostics:
             return [], builder.diagnostics
         if data is not None:
@@ -257,7 +312,8 @@ class _Builder:
 
     def _value(self, node: yaml.Node, depth: int = 0) -> Any:
         if depth > 100:
-            self._fail(node, "nesting is deeper than 100 levels (a recursive alias?)")
+            hint = "an alias that refers to its own anchor never ends; else write fewer levels"
+            self._fail(node, "nesting is deeper than 100 levels (a recursive alias?)", hint)
             return None
         if isinstance(node, yaml.MappingNode | yaml.SequenceNode) and node.tag not in _COLLECTION_TAGS:
             self._fail(node, f"unsupported YAML tag {node.tag!r}", "remove the tag; plain values are enough")

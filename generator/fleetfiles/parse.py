@@ -26,13 +26,23 @@ _TYPE_WORDS = {
     "model": "a mapping",
     "none": "null",
 }
+_TYPE_HINTS = {
+    "a mapping": "write it as keys indented below it, or as {key: value}",
+    "a string": 'write it as text, quoted when YAML would read it otherwise ("true", "8080")',
+    "an integer": "write a whole number, without quotes",
+    "a number": "write a number, without quotes",
+    "true or false": "write true or false, without quotes",
+    "a list": "write it as a list: one '- item' a line, or [a, b]",
+}
 
 
 def parse_document(document: Document, expected: tuple[str, ...]) -> tuple[Strict | None, list[Diagnostic]]:
     """The model of one document whose kind is one of `expected`, or the reasons it is not one."""
     data = document.data
     if not isinstance(data, dict):
-        return None, [document.error((), f"expected a {' or '.join(expected)} mapping, got {_shown(data)}")]
+        message = f"expected a {' or '.join(expected)} mapping, got {_shown(data)}"
+        hint = f"write the {expected[0]} as a mapping: apiVersion, kind, metadata, spec"
+        return None, [document.error((), message, hint)]
     header = _header_problems(document, expected)
     if header:
         return None, header
@@ -110,7 +120,19 @@ def _diagnostic(document: Document, model_class: type[BaseModel], path: tuple, e
             path, f"{_shown(value)} is not one of {', '.join(choices)}", did_you_mean(str(value), choices)
         )
     expected = sorted({_expected(found) for found in errors})
-    return document.error(path, f"expected {' or '.join(expected)}, got {_shown(value)}")
+    message = f"expected {' or '.join(expected)}, got {_shown(value)}"
+    return document.error(path, message, _type_hint(expected, value, _fields_at(model_class, path)))
+
+
+def _type_hint(expected: list[str], value: Any, fields: list[str]) -> str:
+    """What to write instead: a value where there is none, the fields of a mapping, a value of the type."""
+    if value is None:
+        return "give it a value, or remove it"
+    if expected == ["a mapping"] and fields:
+        return "write its fields indented below it: " + ", ".join(fields)
+    if len(expected) == 1 and expected[0] in _TYPE_HINTS:
+        return _TYPE_HINTS[expected[0]]
+    return f"write {' or '.join(expected)} here"
 
 
 def _expected(found: dict) -> str:

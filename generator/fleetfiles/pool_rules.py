@@ -35,13 +35,16 @@ def pool_problems(pool: NodePool, document: Document, folder_name: str) -> Itera
     yield from label_problems(document, ("spec", "nodeLabels"), spec.nodeLabels)
     yield from firewall_problems(pool, document)
     if spec.unitSize < 1:
-        yield document.error(("spec", "unitSize"), "unitSize must be at least 1")
+        yield document.error(("spec", "unitSize"), "unitSize must be at least 1", "write 1 or more, or leave it out")
 
 
 def name_problems(document: Document, path: tuple, value: str, what: str) -> Iterator[Diagnostic]:
     problem = api.dns1123_label_problem(value)
     if problem:
         yield document.error(path, f"{what} {value!r} {problem}", "use a DNS-1123 label such as 'eu-west-1'")
+
+
+PORT_NUMBER_HINT = "write a port number from 1 to 65535"
 
 
 def port_number_problem(value: int) -> str:
@@ -56,13 +59,14 @@ def _range_problems(pool: NodePool, document: Document) -> Iterator[Diagnostic]:
     for label, path, low, high in spans:
         for key, value in (("min", low), ("max", high)):
             if port_number_problem(value):
-                yield document.error((*path, key), f"{label}.{key}: {port_number_problem(value)}")
+                yield document.error((*path, key), f"{label}.{key}: {port_number_problem(value)}", PORT_NUMBER_HINT)
         if low > high:
             yield document.error(path, f"{label}: min {low} is greater than max {high}", "swap them")
     for name in sorted(spec.portRanges):
         problem = api.dns1123_label_problem(name)
         if problem:
-            yield document.error(("spec", "portRanges", name), f"range name {name!r} {problem}", key=True)
+            hint = "use a DNS-1123 label such as 'voice'"
+            yield document.error(("spec", "portRanges", name), f"range name {name!r} {problem}", hint, key=True)
     for index, (label, path, low, high) in enumerate(spans):
         for other_label, _, other_low, other_high in spans[:index]:
             if low <= other_high and other_low <= high:
@@ -117,10 +121,13 @@ def _node_problems(pool: NodePool, document: Document) -> Iterator[Diagnostic]:
         path = ("spec", "nodes", index)
         problem = api.dns1123_subdomain_problem(node.name)
         if problem:
-            yield document.error((*path, "name"), f"node name {node.name!r} {problem}")
+            hint = "write the node's Kubernetes name, its kubernetes.io/hostname label"
+            yield document.error((*path, "name"), f"node name {node.name!r} {problem}", hint)
         if node.name in seen:
             yield document.error(
-                (*path, "name"), f"node {node.name!r} is listed twice (first as nodes[{seen[node.name]}])"
+                (*path, "name"),
+                f"node {node.name!r} is listed twice (first as nodes[{seen[node.name]}])",
+                "remove one of them",
             )
         seen.setdefault(node.name, index)
         address = api.canonical_address(node.address)
@@ -206,7 +213,8 @@ def shared_address(
 
 def _capacity_problems(document: Document, path: tuple, capacity: Any) -> Iterator[Diagnostic]:
     if capacity.pods < 0:
-        yield document.error((*path, "pods"), "capacity.pods must not be negative")
+        hint = "write the kubelet's maxPods (110 by default)"
+        yield document.error((*path, "pods"), "capacity.pods must not be negative", hint)
     yield from _quantity_problems(document, path, capacity)
 
 
@@ -226,7 +234,7 @@ def label_problems(document: Document, path: tuple, labels: dict[str, str]) -> I
     for key, value in sorted(labels.items()):
         problem = api.label_key_problem(key)
         if problem:
-            yield document.error((*path, key), f"{key!r}: {problem}", key=True)
+            yield document.error((*path, key), f"{key!r}: {problem}", api.LABEL_HINT, key=True)
         problem = api.label_value_problem(value)
         if problem:
-            yield document.error((*path, key), f"{value!r}: {problem}")
+            yield document.error((*path, key), f"{value!r}: {problem}", api.LABEL_HINT)

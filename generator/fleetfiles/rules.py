@@ -20,7 +20,7 @@ from . import pod_security
 from .agones_sdk import rendered_template
 from .fleet_rules import container_names, fleet_problems
 from .load import Document, Loaded, PoolFolder
-from .model import Fleet, Node, NodePool
+from .model import API_VERSION, Fleet, Node, NodePool
 from .parse import parse_document
 from .pool_rules import pool_problems, reserved_spans, shared_address
 
@@ -100,7 +100,8 @@ def _validate_pool(
         diagnostics.append(extra.error((), "pool.yaml must hold exactly one NodePool", "move Fleets to their own file"))
     pool_file = folder.folder / "pool.yaml"
     if not folder.pool_documents and str(pool_file) not in unreadable:
-        diagnostics.append(_file_error(pool_file, "pool.yaml holds no NodePool document"))
+        hint = f"write the pool's NodePool in it (apiVersion: {API_VERSION}, kind: NodePool, metadata, spec)"
+        diagnostics.append(error(str(pool_file), 1, 1, "pool.yaml holds no NodePool document", hint))
     fleets = _parse_fleets(folder.fleet_documents, diagnostics)
     if len(pool_models) != 1:
         return None, diagnostics
@@ -134,10 +135,6 @@ def _validate_pool(
 
 def _fleet_name(source: FleetSource) -> str:
     return source.name
-
-
-def _file_error(path: Path, message: str) -> Diagnostic:
-    return error(str(path), 0, 0, message)
 
 
 def _parse_fleets(documents: Iterable[Document], diagnostics: list[Diagnostic]) -> list[tuple[Fleet, Document]]:

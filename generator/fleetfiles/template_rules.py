@@ -30,10 +30,12 @@ def _template_shape_problems(template: dict[str, Any], document: Document, base:
         for index, container in enumerate(spec.get(group) or []):
             path = (*base, "spec", group, index)
             if not isinstance(container, dict):
-                found.append(document.error(path, f"{group}[{index}] must be a container mapping"))
+                hint = "write the container as a mapping: name, image, ..."
+                found.append(document.error(path, f"{group}[{index}] must be a container mapping", hint))
                 continue
             if any(not isinstance(port, dict) for port in container.get("ports") or []):
-                found.append(document.error((*path, "ports"), "every port must be a mapping"))
+                hint = "write each port as a mapping: - containerPort: 8080"
+                found.append(document.error((*path, "ports"), "every port must be a mapping", hint))
             found += _quantity_problems(container.get("resources") or {}, document, (*path, "resources"))
     found += _quantity_problems(spec.get("resources") or {}, document, (*base, "spec", "resources"))
     found += _resource_list_problems(spec.get("overhead") or {}, document, (*base, "spec", "overhead"))

@@ -2,7 +2,8 @@
 a missing ':') turned into fleetgen's, with a hint read from the lines around the mistake.
 
 The position stays the parser's, which is where it stopped; a message names the line where the mistake
-most likely is when that is another one. Anything else keeps the parser's own words.
+most likely is when that is another one. Anything else keeps the parser's own words. Characters YAML refuses,
+or reads otherwise than an editor shows them, are found before the parser, with their line and column.
 """
 
 from __future__ import annotations
@@ -18,17 +19,54 @@ PREFIX = "YAML syntax error: "
 FALLBACK_HINT = "check the indentation and quoting around this place"
 _CLOSING = {"[": "]", "{": "}"}
 _QUOTES = {'"': "double", "'": "single"}
+# Lines end as editors and git end them; the parser agrees once the other breaks YAML knows are refused.
+LINE_BREAK = re.compile(r"\r\n|\r|\n")
+BOM = "\ufeff"
+# What YAML allows unescaped (tab, the line ends, printable text), less the line breaks that editors show on
+# one line (NEL, U+2028, U+2029) and a byte order mark past the first character.
+_REFUSED = re.compile("[^\t\n\r\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]")
+_HIDDEN_BREAKS = {"\x85": "next line", "\u2028": "line separator", "\u2029": "paragraph separator"}
 
 
 def explain(problem: yaml.MarkedYAMLError, text: str) -> Explanation:
     """fleetgen's message (with PREFIX) and hint for a parser error in `text`."""
-    lines = [line.rstrip("\r") for line in text.split("\n")]
+    lines = LINE_BREAK.split(text)
     context, words = problem.context or "", problem.problem or ""
     for explainer in _EXPLAINERS:
         found = explainer(context, words, problem, lines)
         if found is not None:
             return PREFIX + found[0], found[1]
     return PREFIX + " ".join(part for part in (context, words) if part), FALLBACK_HINT
+
+
+def refused_character(text: str) -> tuple[int, int, str, str] | None:
+    """(line, column, message, hint) of the first character a fleet file must not hold, or None."""
+    found = _REFUSED.search(text, 1 if text.startswith(BOM) else 0)
+    if found is None:
+        return None
+    character = found.group()
+    code = f"U+{ord(character):04X}"
+    if character in _HIDDEN_BREAKS:
+        message = f"{code} ({_HIDDEN_BREAKS[character]}): YAML reads it as a line break, editors and diffs do not"
+        hint = "delete it, and end the line with a plain newline if one is meant"
+    elif character == BOM:
+        message = f"a byte order mark ({code}) inside the file; one belongs only at its start"
+        hint = "delete it (most editors do not show it)"
+    elif ord(character) > 0xFF:
+        message, hint = f"{code}, which is not a character", "delete it"
+    else:
+        message = f"control character {code}, which YAML does not allow in a file"
+        hint = f'delete it; a value that needs it can write it as an escape in double quotes: "\\x{ord(character):02x}"'
+    return (*place(text, found.start()), message, hint)
+
+
+def place(text: str, index: int) -> tuple[int, int]:
+    """1-based line and column of `text[index]`, as the parser counts them (a leading BOM takes no column)."""
+    starts = [0, *(found.end() for found in LINE_BREAK.finditer(text, 0, index))]
+    column = index - starts[-1] + 1
+    if len(starts) == 1 and text.startswith(BOM):
+        column -= 1
+    return len(starts), column
 
 
 def _tab(context: str, words: str, problem: yaml.MarkedYAMLError, lines: list[str]) -> Explanation | None:

@@ -203,6 +203,9 @@ def dns1123_subdomain_problem(value: str) -> str:
     return ""
 
 
+LABEL_HINT = "write a label such as tier: premium or example.com/tier: premium"
+
+
 def label_key_problem(key: str) -> str:
     prefix, slash, name = key.rpartition("/")
     if slash and (not prefix or dns1123_subdomain_problem(prefix)):

@@ -147,13 +147,15 @@ def _setting_problems(source: GitOpsSource) -> Iterator[Diagnostic]:
             yield document.error(path, f"{path[-1]} {value!r} {problem}", "use a DNS-1123 label such as 'argocd'")
     problem = api.dns1123_subdomain_problem(spec.flux.sourceName) if spec.flux else ""
     if problem:
-        yield document.error(("spec", "flux", "sourceName"), f"sourceName {spec.flux.sourceName!r} {problem}")
+        message = f"sourceName {spec.flux.sourceName!r} {problem}"
+        hint = "write the name of the GitRepository that holds this repository, such as 'flux-system'"
+        yield document.error(("spec", "flux", "sourceName"), message, hint)
     if not _REPO_PATH.match(spec.path):
         hint = "a relative folder such as 'rendered' or 'deploy/rendered', without '..' or glob characters"
         yield document.error(("spec", "path"), f"path {spec.path!r} is not a plain relative folder", hint)
     for field in ("repoURL", "revision"):
         if not getattr(spec, field).strip():
-            yield document.error(("spec", field), f"{field} must not be empty")
+            yield document.error(("spec", field), f"{field} must not be empty", _EMPTY_HINTS[field])
     if spec.argocd and spec.repoURL.strip() == PLACEHOLDER_REPO_URL:
         hint = "set it to the URL Argo CD clones this repository from; `fleetgen check` fails until then"
         yield document.warning(("spec", "repoURL"), PLACEHOLDER_WARNING, hint)
@@ -176,14 +178,16 @@ def _pool_problems(
     for name, entry in sorted(entries.items()):
         place = ("spec", "pools", name)
         if pool_names is not None and name not in pool_names:
-            yield document.error(place, f"no pool folder named {name!r}", did_you_mean(name, pool_names), key=True)
+            hint = did_you_mean(name, pool_names, "remove the entry, or create the pool's folder")
+            yield document.error(place, f"no pool folder named {name!r}", hint, key=True)
         pool = by_name.get(name)
         if pool is not None and entry.namespace not in (None, pool.model.spec.namespace):
             message = f"namespace {entry.namespace!r} differs from {pool.model.spec.namespace!r}, where the Pods are"
             hint = f"change spec.namespace in {pool.document.path} instead, or remove this line"
             yield document.error((*place, "namespace"), message, hint)
         if entry.cluster is not None and not _CLUSTER.match(entry.cluster):
-            yield document.error((*place, "cluster"), f"cluster {entry.cluster!r} {_CLUSTER_RULE}")
+            hint = "write the destination's name, such as 'prod-eu'"
+            yield document.error((*place, "cluster"), f"cluster {entry.cluster!r} {_CLUSTER_RULE}", hint)
     for pool in pools:
         cluster = pool.model.spec.cluster
         if _entry_cluster(source, pool.name) is None and cluster is not None and not _CLUSTER.match(cluster):
@@ -192,6 +196,10 @@ def _pool_problems(
 
 
 _CLUSTER_RULE = "must be letters, digits, '.', '_' and '-', starting with a letter or digit"
+_EMPTY_HINTS = {
+    "repoURL": "write the URL Argo CD and Flux clone this repository from",
+    "revision": "write the branch Argo CD follows, such as main",
+}
 
 
 def _entry_cluster(source: GitOpsSource, pool: str) -> str | None:

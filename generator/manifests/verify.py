@@ -19,6 +19,7 @@ from .firewall_plan import pool_coverage_problems
 from .render import PodShape, pod_object
 
 INTERNAL = "internal error (please report it): "
+INTERNAL_HINT = "the fleet files are not at fault: report this with them, and keep the previous rendered/"
 
 
 def fill(value: Any, values: dict[str, Any]) -> Any:
@@ -52,7 +53,9 @@ def verify_pool(
         for problem in api.validate_object(pod, kubernetes_version):
             where = ".".join(str(p) for p in problem.path)
             found.append(
-                fleet.document.error((), f"rendered Pod {server.name} is invalid at {where}: {problem.message}")
+                fleet.document.error(
+                    (), f"rendered Pod {server.name} is invalid at {where}: {problem.message}", problem.hint
+                )
             )
     others = list(others)
     for obj in others:
@@ -61,11 +64,15 @@ def verify_pool(
             name = obj["metadata"]["name"]
             found.append(
                 error(
-                    pool.document.path, 0, 0, f"{INTERNAL}rendered {obj['kind']} {name} at {where}: {problem.message}"
+                    pool.document.path,
+                    0,
+                    0,
+                    f"{INTERNAL}rendered {obj['kind']} {name} at {where}: {problem.message}",
+                    INTERNAL_HINT,
                 )
             )
-    found += [error(pool.document.path, 0, 0, INTERNAL + message) for message in conflicts(pool, allocation)]
-    found += [error(pool.document.path, 0, 0, INTERNAL + m) for m in pool_coverage_problems(pool, allocation, others)]
+    broken = [*conflicts(pool, allocation), *pool_coverage_problems(pool, allocation, others)]
+    found += [error(pool.document.path, 0, 0, INTERNAL + message, INTERNAL_HINT) for message in broken]
     return found
 
 

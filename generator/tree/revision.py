@@ -75,7 +75,7 @@ def open_revision(fleets: Path, out: Path, ref: str) -> Revision | Diagnostic:
     commit_id = commit.stdout.decode().strip()
     listing = _git(top, "ls-tree", "-r", "-z", "--full-tree", commit_id)
     if listing.returncode != 0:
-        return error(place, 0, 0, f"cannot list the commit: {_said(listing)}")
+        return error(place, 0, 0, f"cannot list the commit: {_said(listing)}", f"check that `git ls-tree {ref}` works")
     relative = {option: path.relative_to(top).as_posix() for option, path in where.items()}
     files, locks = _classified(_entries(listing.stdout), relative["--out"], relative["--fleets"])
     return Revision(top, commit_id, files, locks)

@@ -188,10 +188,11 @@ def delivery_removals(compiled: Compiled, settings: Settings, allowed: bool) -> 
 
 def _removal_place(compiled: Compiled, settings: Settings, takedown: Takedown) -> tuple[str, int, int]:
     """The setting behind a removal: where the pool's cluster is set when only that changed, else the
-    delivery settings (a missing fleets/gitops.yaml has no line)."""
+    delivery settings (a missing fleets/gitops.yaml has no line; one that holds no document, its first)."""
     gitops, pool = compiled.gitops, takedown.pool
     if gitops is None:
-        return str(settings.fleets / GITOPS_FILE), 0, 0
+        path = settings.fleets / GITOPS_FILE
+        return (str(path), 1, 1) if path.is_file() else (str(path), 0, 0)
     entry = gitops.model.spec.pools.get(pool)
     sources = [output.source for output in compiled.pools if output.name == pool]
     if takedown.moved_to and not (entry and entry.cluster) and sources:
