@@ -1,0 +1,75 @@
+"""Revisions: a pool's fleets, its lock and its placement -> the template revision each server renders with.
+
+A revision is named by the hash render labels its Pods with (`fleetgen.dev/template-hash`), computed here
+for the file's template and for each template the lock keeps, so that a server still on an older revision
+renders exactly as it did. The rules of a rollout are in `allocation.rollout`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from ..allocation.lock import LockedFleet, ParsedLock, template_json
+from ..allocation.rollout import Current, FleetRevisions, fleet_revisions
+from ..allocation.spec import Allocation
+from ..fleetfiles.model import wave_size
+from ..fleetfiles.rules import FleetSource, PoolSource, revision_source
+from ..manifests.render import template_hash
+
+MSG_UNRENDERABLE = (
+    "fleet {fleet!r}: the lock's template of revision {revision} is not one a fleet may have; "
+    "its servers take the fleet's current template"
+)
+MSG_LOST = "fleet {fleet!r}: {servers}; they take the fleet's current template"
+
+
+@dataclass(frozen=True, slots=True)
+class PoolRevisions:
+    """Each fleet's revisions after this render, the fleet as each revision renders it, and what was wrong
+    with the lock (said as warnings at the lock)."""
+
+    fleets: Mapping[str, FleetRevisions]
+    sources: Mapping[tuple[str, str], FleetSource]  # (fleet, revision) -> the fleet with that revision's template
+    warnings: tuple[str, ...]
+
+
+def current_revision(
+    pool: PoolSource, fleet: FleetSource, locked: LockedFleet | None, version: str
+) -> tuple[Current, dict[str, FleetSource], list[str]]:
+    """The fleet as its file says now; the source of every revision the lock keeps, by its name today; and a
+    warning per kept template that cannot be rendered."""
+    text = template_json(fleet.model.spec.template)
+    revision = template_hash(pool, fleet)
+    sources, renamed, warnings = {revision: fleet}, {}, []
+    for old, kept in sorted((locked.templates if locked else {}).items()):
+        source = fleet if kept == text else revision_source(fleet, json.loads(kept), version)
+        if source is None:
+            warnings.append(MSG_UNRENDERABLE.format(fleet=fleet.name, revision=old))
+            continue
+        renamed[old] = template_hash(pool, source)
+        sources[renamed[old]] = source
+    rollout = fleet.model.spec.rollout
+    size = None if rollout is None else wave_size(rollout.maxUnavailable, fleet.model.spec.replicas)
+    return Current(revision, text, size, renamed), sources, warnings
+
+
+def pool_revisions(pool: PoolSource, allocation: Allocation, previous: ParsedLock, version: str) -> PoolRevisions:
+    """Every fleet's revisions after a render that placed `allocation`, the lock it read being `previous`."""
+    placed: dict[str, list] = {fleet.name: [] for fleet in pool.fleets}
+    for server in allocation.servers:
+        placed[server.fleet].append(server)
+    entries: dict[str, dict] = {fleet.name: {} for fleet in pool.fleets}
+    for (fleet_name, ordinal), entry in previous.entries.items():
+        if fleet_name in entries:
+            entries[fleet_name][ordinal] = entry
+    fleets, sources, warnings = {}, {}, []
+    for fleet in pool.fleets:
+        locked = previous.fleets.get(fleet.name)
+        current, known, found = current_revision(pool, fleet, locked, version)
+        revisions, lost = fleet_revisions(fleet.name, current, locked, entries[fleet.name], placed[fleet.name])
+        fleets[fleet.name] = revisions
+        sources.update({(fleet.name, revision): known[revision] for revision in revisions.templates})
+        warnings += found + ([MSG_LOST.format(fleet=fleet.name, servers="; ".join(lost))] if lost else [])
+    return PoolRevisions(fleets, sources, tuple(warnings))
