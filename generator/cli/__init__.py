@@ -1,7 +1,8 @@
 """CLI: click commands, each a thin shell that builds settings, calls a stage, prints and exits.
 
-`compile` holds the commands that compile the repository, `edits` those that write fleet files; `options`
-defines every shared option once, `report` prints diagnostics and knows the exit codes.
+`compile` holds the commands that compile the repository, `edits` those that write fleet files, `rollout` the
+rollout group (status, next wave, undo); `options` defines every shared option once, `report` prints
+diagnostics and knows the exit codes.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import sys
 
 import click
 
-from . import edits, repository
+from . import edits, repository, rollout
 from .report import ExitCode
 
 
@@ -36,6 +37,7 @@ for _command in (
     edits.add_node,
     edits.remove_node,
     edits.import_agones,
+    rollout.rollout,
 ):
     cli.add_command(_command)
 

@@ -11,8 +11,9 @@ from typing import Any
 import click
 
 from ..edits import agones, edit, scaffold
-from ..edits.edit import Proposal
+from ..edits.edit import Checked, Proposal
 from ..manifests.delivery import PLACEHOLDER_REPO_URL
+from ..settings import Settings
 from ..tree.plan import plan_text
 from .options import fleets_option, kubernetes_version_option, out_option, pool_and_name, settings_for
 from .report import ExitCode, print_diagnostics
@@ -46,7 +47,7 @@ def init(directory: Path, repo_url: str, requirement: str | None, kubernetes_ver
     click.echo(f"wrote {len(outcome.written)} files in {directory}; next: cd there, `fleetgen render`, commit")
 
 
-def _edit_options(function: Callable[..., Any]) -> Callable[..., Any]:
+def edit_options(function: Callable[..., Any]) -> Callable[..., Any]:
     """What every in-place edit takes besides its own arguments; the command passes them on as **options."""
     help_text = "Edit and print the plan, but leave rendered/ and the lock for a later `fleetgen render`."
     function = click.option("--no-render", is_flag=True, help=help_text)(function)
@@ -56,11 +57,16 @@ def _edit_options(function: Callable[..., Any]) -> Callable[..., Any]:
 def _apply_edit(ctx: click.Context, pool: str, propose: Callable[..., Proposal], **options: Any) -> None:
     """Write an edit that validates and compiles, render, print the plan; a refused edit writes nothing, exit 1.
 
-    `propose(loaded, root)` says what to write; `options` are the ones `_edit_options` adds.
+    `propose(loaded, root)` says what to write; `options` are the ones `edit_options` adds.
     """
-    fleets, no_render = options["fleets"], options["no_render"]
-    settings = settings_for(fleets, (pool,), options["kubernetes_version"], options["out"])
-    checked = edit.prepare(settings, pool, partial(propose, root=fleets))
+    settings = settings_for(options["fleets"], (pool,), options["kubernetes_version"], options["out"])
+    checked = edit.prepare(settings, pool, partial(propose, root=settings.fleets))
+    finish_edit(ctx, checked, settings, options["no_render"], edit.summary_lines(checked))
+
+
+def finish_edit(ctx: click.Context, checked: Checked, settings: Settings, no_render: bool, summary: list[str]) -> None:
+    """Write a checked edit, print `summary`, render (unless `no_render`), print the plan; a refused edit writes
+    nothing and exits 1."""
     problems = [] if checked.refused else edit.write(checked)
     shown = checked.diagnostics if no_render or checked.refused else checked.proposal.notes
     for line in edit.formatted([*shown, *problems], checked.proposal.edits):
@@ -68,11 +74,12 @@ def _apply_edit(ctx: click.Context, pool: str, propose: Callable[..., Proposal],
     if checked.refused or problems:
         click.echo("fleetgen: edit refused; no file was changed", err=True)
         sys.exit(ExitCode.FAILED)
-    for line in edit.summary_lines(checked):
+    for line in summary:
         click.echo(line)
     if not no_render:
+        out, version = settings.out, settings.kubernetes_version
         try:
-            ctx.invoke(render, fleets=fleets, out=settings.out, kubernetes_version=settings.kubernetes_version)
+            ctx.invoke(render, fleets=settings.fleets, out=out, kubernetes_version=version)
         except SystemExit as stop:
             if stop.code:
                 click.echo("fleetgen: the edit was written, but the render failed; fix that, then render", err=True)
@@ -83,7 +90,7 @@ def _apply_edit(ctx: click.Context, pool: str, propose: Callable[..., Proposal],
 @click.command()
 @click.argument("target", metavar="POOL/FLEET")
 @click.argument("replicas", type=click.IntRange(min=0))
-@_edit_options
+@edit_options
 def scale(ctx: click.Context, target: str, replicas: int, **options: Any) -> None:
     """Set a fleet's replicas in its file (no other byte changes), then render and print the plan."""
     pool, fleet = pool_and_name(target, "FLEET")
@@ -93,7 +100,7 @@ def scale(ctx: click.Context, target: str, replicas: int, **options: Any) -> Non
 def _cordon_command(name: str, cordoned: bool, summary: str) -> click.Command:
     @click.command(name, help=summary)
     @click.argument("target", metavar="POOL/NODE")
-    @_edit_options
+    @edit_options
     def command(ctx: click.Context, target: str, **options: Any) -> None:
         pool, node = pool_and_name(target, "NODE")
         _apply_edit(ctx, pool, partial(edit.set_cordon, pool=pool, node=node, cordoned=cordoned), **options)
@@ -128,7 +135,7 @@ def _labels(pairs: tuple[str, ...]) -> dict[str, str]:
 @click.option("--cpu", help="Capacity: allocatable cpu, a Kubernetes quantity such as 32 or 15500m.")
 @click.option("--memory", help="Capacity: allocatable memory, a Kubernetes quantity such as 128Gi.")
 @click.option("--cordoned", is_flag=True, help="Add the node cordoned (unschedulable).")
-@_edit_options
+@edit_options
 def add_node(ctx: click.Context, pool: str, name: str, labels: tuple[str, ...], **options: Any) -> None:
     """Append a node to a pool's spec.nodes, indented like the others, then render and print the plan."""
     capacity = {key: options.pop(key) for key in ("pods", "cpu", "memory")}
@@ -138,7 +145,7 @@ def add_node(ctx: click.Context, pool: str, name: str, labels: tuple[str, ...], 
 
 @click.command("remove-node")
 @click.argument("target", metavar="POOL/NODE")
-@_edit_options
+@edit_options
 def remove_node(ctx: click.Context, target: str, **options: Any) -> None:
     """Remove a node (and its own comments) from pool.yaml: its servers are placed again on this render."""
     pool, node = pool_and_name(target, "NODE")
@@ -149,7 +156,7 @@ def remove_node(ctx: click.Context, target: str, **options: Any) -> None:
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False, exists=True))
 @click.option("--pool", required=True, help="The pool folder the fleets go to; it must exist.")
 @click.option("--force", is_flag=True, help="Replace fleet files that already exist.")
-@_edit_options
+@edit_options
 def import_agones(ctx: click.Context, files: tuple[Path, ...], pool: str, force: bool, **options: Any) -> None:
     """Write fleets/POOL/<fleet>.yaml from Agones Fleet and GameServer manifests; unmapped fields are listed."""
     _apply_edit(ctx, pool, partial(agones.import_files, pool=pool, files=files, force=force), **options)

@@ -21,7 +21,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.nodes import MappingNode, Node, SequenceNode
 
 from ..diagnostics import Diagnostic, did_you_mean, error, format_diagnostic, has_errors
-from ..fleetfiles.load import POOL_FILE, Document, Loaded, PoolFolder, load_fleets, parse_documents
+from ..fleetfiles.load import LOCK_FILE, POOL_FILE, Document, Loaded, PoolFolder, load_fleets, parse_documents
 from ..fleetfiles.rules import validate_fleets
 from ..settings import Settings
 from ..tree import sinks
@@ -92,6 +92,12 @@ def _fleet_document(folder: PoolFolder, fleet: str) -> Document | Diagnostic:
     return error(str(folder.folder), 0, 0, message, did_you_mean(fleet, found))
 
 
+def fleet_document(loaded: Loaded, root: Path, pool: str, fleet: str) -> Document | Diagnostic:
+    """The document of a pool's fleet, or why there is none."""
+    folder = pool_folder(loaded, root, pool)
+    return folder if isinstance(folder, Diagnostic) else _fleet_document(folder, fleet)
+
+
 def _fleet_name(document: Document) -> str:
     data = document.data
     if isinstance(data, dict) and data.get("kind") == "Fleet" and isinstance(data.get("metadata"), dict):
@@ -128,14 +134,13 @@ def _nodes(data: Any) -> list[Any]:
 
 def scale(loaded: Loaded, root: Path, pool: str, fleet: str, replicas: int) -> Proposal:
     """Set one fleet's spec.replicas."""
-    folder = pool_folder(loaded, root, pool)
-    document = folder if isinstance(folder, Diagnostic) else _fleet_document(folder, fleet)
+    document = fleet_document(loaded, root, pool, fleet)
     if isinstance(document, Diagnostic):
         return refusal(document)
     spec = document.data.get("spec")
     old = spec.get("replicas") if isinstance(spec, dict) else None
     summary = f"{pool}/{fleet}: replicas {old} -> {replicas}"
-    return _proposal(document, ("spec",), _setter("replicas", replicas), summary)
+    return in_place(document, ("spec",), _setter("replicas", replicas), summary)
 
 
 def set_cordon(loaded: Loaded, root: Path, pool: str, node: str, cordoned: bool) -> Proposal:
@@ -147,8 +152,8 @@ def set_cordon(loaded: Loaded, root: Path, pool: str, node: str, cordoned: bool)
     was = _nodes(document.data)[index].get("unschedulable") is True
     summary = f"{pool}/{node}: {'cordoned' if cordoned else 'uncordoned'}"
     if was == cordoned:
-        return _unchanged(document, summary + " already")
-    return _proposal(document, ("spec", "nodes", index), _setter("unschedulable", cordoned), summary)
+        return unchanged(document, summary + " already")
+    return in_place(document, ("spec", "nodes", index), _setter("unschedulable", cordoned), summary)
 
 
 def add_node(loaded: Loaded, root: Path, pool: str, node: dict[str, Any]) -> Proposal:
@@ -156,7 +161,7 @@ def add_node(loaded: Loaded, root: Path, pool: str, node: dict[str, Any]) -> Pro
     document = _pool_file(loaded, root, pool)
     if isinstance(document, Diagnostic):
         return refusal(document)
-    return _proposal(document, ("spec",), _appender("nodes", node), f"{pool}/{node['name']}: added")
+    return in_place(document, ("spec",), _appender("nodes", node), f"{pool}/{node['name']}: added")
 
 
 def node_entry(
@@ -184,15 +189,15 @@ def remove_node(loaded: Loaded, root: Path, pool: str, node: str) -> Proposal:
     if isinstance(found, Diagnostic):
         return refusal(found)
     document, index = found
-    return _proposal(document, ("spec",), _remover("nodes", index), f"{pool}/{node}: removed")
+    return in_place(document, ("spec",), _remover("nodes", index), f"{pool}/{node}: removed")
 
 
 # An edit is two views of one change: on the text of the mapping it touches, and on the plain data it must give.
-_TextEdit = Callable[[str, MappingNode], str]
-_DataEdit = Callable[[dict[str, Any]], None]
+TextEdit = Callable[[str, MappingNode], str]
+DataEdit = Callable[[dict[str, Any]], None]
 
 
-def _setter(key: str, value: Any) -> tuple[_TextEdit, _DataEdit]:
+def _setter(key: str, value: Any) -> tuple[TextEdit, DataEdit]:
     def text_edit(text: str, mapping: MappingNode) -> str:
         return set_value(text, mapping, key, flow(value))
 
@@ -202,7 +207,7 @@ def _setter(key: str, value: Any) -> tuple[_TextEdit, _DataEdit]:
     return text_edit, data_edit
 
 
-def _appender(key: str, item: dict[str, Any]) -> tuple[_TextEdit, _DataEdit]:
+def _appender(key: str, item: dict[str, Any]) -> tuple[TextEdit, DataEdit]:
     def text_edit(text: str, mapping: MappingNode) -> str:
         found = entry(mapping, key)
         if found is None or is_empty(found[1]):
@@ -215,7 +220,7 @@ def _appender(key: str, item: dict[str, Any]) -> tuple[_TextEdit, _DataEdit]:
     return text_edit, data_edit
 
 
-def _remover(key: str, index: int) -> tuple[_TextEdit, _DataEdit]:
+def _remover(key: str, index: int) -> tuple[TextEdit, DataEdit]:
     def text_edit(text: str, mapping: MappingNode) -> str:
         key_node, sequence = entry(mapping, key) or internal(f"no {key} to remove from")
         return remove_item(text, key_node, sequence, index)
@@ -226,13 +231,13 @@ def _remover(key: str, index: int) -> tuple[_TextEdit, _DataEdit]:
     return text_edit, data_edit
 
 
-def _unchanged(document: Document, summary: str) -> Proposal:
+def unchanged(document: Document, summary: str) -> Proposal:
     before = Path(document.path).read_bytes()
     return Proposal((FileEdit(Path(document.path), before, before.decode("utf-8"), summary),))
 
 
-def _proposal(
-    document: Document, path: tuple[str | int, ...], edit: tuple[_TextEdit, _DataEdit], summary: str
+def in_place(
+    document: Document, path: tuple[str | int, ...], edit: tuple[TextEdit, DataEdit], summary: str
 ) -> Proposal:
     """Edit the mapping at `path` of one document; the new text must read as exactly the old data, data-edited."""
     file = Path(document.path)
@@ -274,6 +279,11 @@ def _walk(node: Node, path: tuple[str | int, ...]) -> MappingNode | None:
 
 def prepare(settings: Settings, pool: str, propose: Callable[[Loaded], Proposal]) -> Checked:
     """Load every pool, apply the proposal in memory, validate everything and compile `pool`: nothing is written."""
+    return prepare_pools(settings, (pool,), propose)
+
+
+def prepare_pools(settings: Settings, pools: Sequence[str], propose: Callable[[Loaded], Proposal]) -> Checked:
+    """`prepare` for an edit of several pools, each compiled."""
     loaded = load_fleets(settings.fleets)
     proposal = propose(loaded)
     if has_errors(proposal.notes):  # a file that does not load may be why the fleet or node was not found
@@ -281,23 +291,28 @@ def prepare(settings: Settings, pool: str, propose: Callable[[Loaded], Proposal]
     validated = validate_fleets(_substituted(loaded, proposal.edits), settings.kubernetes_version)
     if has_errors(validated.diagnostics):
         return Checked(proposal, (), (*proposal.notes, *validated.diagnostics))
-    chosen = dataclasses.replace(validated, pools=tuple(p for p in validated.pools if p.name == pool))
+    chosen = dataclasses.replace(validated, pools=tuple(p for p in validated.pools if p.name in pools))
     compiled = compile_pools(chosen, settings.kubernetes_version)
     if has_errors(compiled.diagnostics):
         return Checked(proposal, (), (*proposal.notes, *compiled.diagnostics))
-    plans = sinks.describe(compiled, settings.out, (pool,))
+    plans = sinks.describe(compiled, settings.out, tuple(sorted(pools)))
     return Checked(proposal, tuple(plans), (*proposal.notes, *compiled.diagnostics))
 
 
 def _substituted(loaded: Loaded, edits: Sequence[FileEdit]) -> Loaded:
-    """The loaded folders as they would read with the edits written (same paths, so diagnostics name the files)."""
+    """The loaded folders as they would read with the edits written (same paths, so diagnostics name the files);
+    an edit of a pool's lock (`rollout`) replaces the lock text the compile reads."""
     texts = {str(edit.path): edit.after for edit in edits}
     diagnostics = [d for d in loaded.diagnostics if d.path not in texts]
     folders = []
     for folder in loaded.pools:
         pool_documents, fleet_documents = list(folder.pool_documents), list(folder.fleet_documents)
+        lock_text = folder.lock_text
         for path, text in texts.items():
             if Path(path).parent != folder.folder:
+                continue
+            if Path(path).name == LOCK_FILE:
+                lock_text = text
                 continue
             documents, found = parse_documents(path, text)
             diagnostics += found
@@ -306,7 +321,11 @@ def _substituted(loaded: Loaded, edits: Sequence[FileEdit]) -> Loaded:
             else:
                 fleet_documents = [d for d in fleet_documents if d.path != path] + documents
         fleet_documents.sort(key=lambda d: (Path(d.path).name, d.index))
-        edited = {"pool_documents": tuple(pool_documents), "fleet_documents": tuple(fleet_documents)}
+        edited = {
+            "pool_documents": tuple(pool_documents),
+            "fleet_documents": tuple(fleet_documents),
+            "lock_text": lock_text,
+        }
         folders.append(dataclasses.replace(folder, **edited))
     return Loaded(tuple(folders), tuple(diagnostics))
 

@@ -6,6 +6,7 @@ indented like its neighbours, and a cut list item takes its own comments with it
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -182,3 +183,94 @@ def _lines_after(text: str, end: int) -> Iterator[tuple[int, str]]:
         line_end = _after_line(text, end + 1)
         yield line_end, text[end:line_end]
         end = line_end
+
+
+# --- Make a value read as other data, touching only what differs --------------------------------------------
+
+_Splice = tuple[int, int, str]  # text[start:end] becomes the string; splices of one text never overlap
+
+
+def reconciled(text: str, mapping: MappingNode, key: str, old: Any, new: Any) -> str:
+    """The value of `key`, which reads as `old`, made to read as `new` by changing only the scalars, entries
+    and items that differ (a restored template: an image, an env value), so that the comments and layout of
+    all the rest stay byte for byte. Lists that changed length and collections that changed style are
+    written anew, in the style they had."""
+    key_node, value = entry(mapping, key) or internal(f"no {key} to change")
+    splices = sorted(_differences(text, key_node, value, old, new), reverse=True)
+    for start, end, replacement in splices:
+        text = text[:start] + replacement + text[end:]
+    return text
+
+
+def _differences(text: str, key: Node | None, node: Node, old: Any, new: Any) -> Iterator[_Splice]:
+    if _same(old, new):
+        return
+    if isinstance(old, dict) and isinstance(new, dict) and isinstance(node, MappingNode) and node.value:
+        for key_node, value_node in node.value:
+            if key_node.value in new:
+                yield from _differences(text, key_node, value_node, old[key_node.value], new[key_node.value])
+            else:
+                yield _cut_entry(text, node, key_node)
+        added = [(name, value) for name, value in new.items() if name not in old]
+        if added:
+            yield _new_entries(text, node, added)
+    elif isinstance(old, list) and isinstance(new, list) and isinstance(node, SequenceNode) and len(old) == len(new):
+        for item, old_item, new_item in zip(node.value, old, new, strict=True):
+            yield from _differences(text, None, item, old_item, new_item)
+    else:
+        yield _replaced(text, key, node, new)
+
+
+def _same(old: Any, new: Any) -> bool:
+    """Equal as data, types included (YAML's 1, 1.0 and true are not the same value; Python's == says so)."""
+    return json.dumps(old, sort_keys=True) == json.dumps(new, sort_keys=True)
+
+
+def _replaced(text: str, key: Node | None, node: Node, new: Any) -> _Splice:
+    """A whole value written anew: a block collection as a block in its column, anything else on one line."""
+    block = isinstance(node, MappingNode | SequenceNode) and not node.flow_style and node.value
+    if key is not None and (block or is_empty(node)):
+        at = _colon_after(text, key) + 1
+        end = at if is_empty(node) else _content_end(node)
+        if block and isinstance(new, dict | list) and new:
+            return at, end, _newline(text) + _newline(text).join(_block_lines(new, node.start_mark.column))
+        return at, end, " " + flow(new)
+    if block and isinstance(new, dict | list) and new:
+        lines = _block_lines(new, node.start_mark.column)
+        return node.start_mark.index, _content_end(node), _newline(text).join([lines[0].lstrip(" "), *lines[1:]])
+    return node.start_mark.index, _content_end(node), flow(new)
+
+
+def _block_lines(value: Any, column: int) -> list[str]:
+    dumped = yaml.safe_dump(value, default_flow_style=False, sort_keys=False, allow_unicode=True, width=2**16)
+    return [" " * column + line for line in dumped.splitlines()]
+
+
+def _cut_entry(text: str, mapping: MappingNode, key: Node) -> _Splice:
+    """An entry out of a mapping: a block entry's lines (or, sharing its line with a list's dash, up to the next
+    key), a flow entry with its comma."""
+    index = next(i for i, (key_node, _) in enumerate(mapping.value) if key_node is key)
+    value = mapping.value[index][1]
+    end = key.end_mark.index if is_empty(value) else _content_end(value)
+    following = mapping.value[index + 1][0].start_mark.index if index + 1 < len(mapping.value) else None
+    if mapping.flow_style:
+        if following is not None:
+            return key.start_mark.index, following, ""
+        start = _content_end(mapping.value[index - 1][1]) if index else key.start_mark.index
+        return start, end, ""
+    line_start = _line_start(text, key.start_mark.index)
+    if text[line_start : key.start_mark.index].strip() and following is not None:
+        return key.start_mark.index, following, ""
+    return line_start, _after_line(text, end), ""
+
+
+def _new_entries(text: str, mapping: MappingNode, pairs: Sequence[tuple[str, Any]]) -> _Splice:
+    """Entries added after a mapping's last one, in its style and column."""
+    entries = [f"{scalar(name)}: {flow(value)}" for name, value in pairs]
+    if mapping.flow_style:
+        at = _content_end(mapping.value[-1][1])
+        return at, at, "".join(f", {added}" for added in entries)
+    at = _after_line(text, _content_end(mapping))
+    newline, column = _newline(text), mapping.value[0][0].start_mark.column
+    head = "" if at == 0 or text[at - 1] == "\n" else newline
+    return at, at, head + "".join(" " * column + added + newline for added in entries)

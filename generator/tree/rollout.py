@@ -126,12 +126,19 @@ class FleetRollout:
     rendered: bool  # the file's template is the lock's target
     wave_size: int | None
 
-    @property
-    def waves_left(self) -> int:
-        if self.locked is None or not self.wave_size:
-            return 0
-        behind = sum(count for revision, count in self.servers.items() if revision != self.locked.target)
-        return -(-behind // self.wave_size)
+    def _progress(self, locked: LockedFleet) -> str:
+        size = self.wave_size
+        if size is None:
+            return "no spec.rollout: a template change restarts every server at once"
+        behind = sum(count for revision, count in self.servers.items() if revision != locked.target)
+        left = -(-behind // size)
+        if left:
+            return (
+                f"wave {locked.wave} of {locked.wave + left} done, {plural(left, 'wave')} left (maxUnavailable {size})"
+            )
+        if locked.wave:
+            return f"rollout complete in {plural(locked.wave, 'wave')} (maxUnavailable {size})"
+        return f"no rollout in progress (maxUnavailable {size})"
 
     def lines(self) -> list[str]:
         """A headline, then one line per revision (target first), then where undo goes."""
@@ -140,10 +147,8 @@ class FleetRollout:
             return [f"{name}: not rendered with this fleetgen yet; `fleetgen render` records its revisions"]
         total = sum(self.servers.values())
         on_target = self.servers.get(locked.target, 0)
-        waves = f"wave {locked.wave} done, {self.waves_left} left" if self.wave_size else "no spec.rollout"
         state = "every server" if on_target == total else f"{on_target} of {total} servers"
-        size = f" (maxUnavailable {self.wave_size})" if self.wave_size else ""
-        lines = [f"{name}: {state} on the target; {waves}{size}"]
+        lines = [f"{name}: {state} on the target; {self._progress(locked)}"]
         if not self.rendered:
             lines.append(f"  {NOT_RENDERED}")
         order = [locked.target, *sorted(r for r in self.servers if r != locked.target)]
@@ -223,7 +228,9 @@ def next_waves(validated: Validated, targets: Sequence[tuple[str, str]]) -> Lock
         if not (targets or behind):
             continue
         if locked is None or locked.templates.get(locked.target) != template_json(fleet.model.spec.template):
-            problems.append(fleet.document.error(("spec", "template"), f"{name}: {NOT_RENDERED}", HINT_RENDER))
+            problems.append(
+                fleet.document.error(("spec", "template"), f"{name}: {NOT_RENDERED}", HINT_RENDER, key=True)
+            )
             continue
         if not behind:
             report.append(f"{name}: nothing left to roll out: every server runs {_target(locked)}")
@@ -233,7 +240,8 @@ def next_waves(validated: Validated, targets: Sequence[tuple[str, str]]) -> Lock
         locks[pool.name], waves[pool.name, fleet.name] = edited, wave
         left = waves_left(edited.fleets[fleet.name], edited.entries.values(), size)
         servers = ", ".join(f"{fleet.name}-{ordinal}" for ordinal in wave)
-        report.append(f"{name}: wave {locked.wave + 1} to {_target(locked)}: {servers}; {left} more waves after it")
+        after = f"{plural(left, 'more wave')} after it" if left else "the last one"
+        report.append(f"{name}: wave {locked.wave + 1} to {_target(locked)}: {servers}; {after}")
     texts = {name: lock_text(lock.entries.values(), lock.fleets.values()) for name, lock in locks.items()}
     return LockEdits(texts, tuple(report), tuple(problems), waves)
 
@@ -249,10 +257,11 @@ def undo_rollout(validated: Validated, target: tuple[str, str]) -> tuple[str, di
     lock, name = _lock(pool), "/".join(target)
     locked = lock.fleets.get(fleet.name)
     if locked is None or locked.templates.get(locked.target) != template_json(fleet.model.spec.template):
-        return fleet.document.error(("spec", "template"), f"{name}: {NOT_RENDERED}", HINT_RENDER)
+        return fleet.document.error(("spec", "template"), f"{name}: {NOT_RENDERED}", HINT_RENDER, key=True)
     if locked.previous not in locked.templates:
         hint = "the lock keeps the revision a fleet ran before its template changed, until undo or the next change"
-        return fleet.document.error(("spec", "template"), f"{name}: there is no previous revision to go back to", hint)
+        message = f"{name}: there is no previous revision to go back to"
+        return fleet.document.error(("spec", "template"), message, hint, key=True)
     edited = undo(lock, fleet.name)
     text = lock_text(edited.entries.values(), edited.fleets.values())
     label = revision_label(locked.previous, locked.templates[locked.previous])
