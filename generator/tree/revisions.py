@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from ..allocation.lock import LockedFleet, ParsedLock, template_json
 from ..allocation.rollout import Current, FleetRevisions, fleet_revisions
 from ..allocation.spec import Allocation
-from ..fleetfiles.model import wave_size
 from ..fleetfiles.rules import FleetSource, PoolSource, revision_source
 from ..manifests.render import template_hash
+from .rollout import fleet_waves
 
 MSG_UNRENDERABLE = (
     "fleet {fleet!r}: the lock's template of revision {revision} is not one a fleet may have; "
@@ -50,9 +50,8 @@ def current_revision(
             continue
         renamed[old] = template_hash(pool, source)
         sources[renamed[old]] = source
-    rollout = fleet.model.spec.rollout
-    size = None if rollout is None else wave_size(rollout.maxUnavailable, fleet.model.spec.replicas)
-    return Current(revision, text, size, renamed), sources, warnings
+    waves = fleet_waves(fleet)
+    return Current(revision, text, waves.size if waves else None, renamed), sources, warnings
 
 
 def pool_revisions(pool: PoolSource, allocation: Allocation, previous: ParsedLock, version: str) -> PoolRevisions:

@@ -23,10 +23,22 @@ NOT_RENDERED = "its template changed since the last render; `fleetgen render` st
 HINT_RENDER = "run `fleetgen render` first (it starts wave 1 of the new template), then `fleetgen rollout next`"
 
 
-def fleet_wave_size(fleet: FleetSource) -> int | None:
-    """The most servers a wave of the fleet restarts; None without spec.rollout (every server at once)."""
+@dataclass(frozen=True, slots=True)
+class Waves:
+    """How a fleet's rollout moves: at most `size` servers a wave, as its spec.rollout says it."""
+
+    size: int
+    setting: str  # "maxUnavailable 3", "maxUnavailable 25% (2 servers)"
+
+
+def fleet_waves(fleet: FleetSource) -> Waves | None:
+    """The fleet's waves; None without spec.rollout (a change restarts every server at once)."""
     rollout = fleet.model.spec.rollout
-    return None if rollout is None else wave_size(rollout.maxUnavailable, fleet.model.spec.replicas)
+    if rollout is None:
+        return None
+    value, size = rollout.maxUnavailable, wave_size(rollout.maxUnavailable, fleet.model.spec.replicas)
+    shown = f"maxUnavailable {value}" + (f" ({plural(size, 'server')})" if isinstance(value, str) else "")
+    return Waves(size, shown)
 
 
 def revision_label(revision: str, template: str | None) -> str:
@@ -51,7 +63,7 @@ def rollout_lines(
     previous: ParsedLock,
     servers: Iterable[Server],
     revisions: Mapping[str, FleetRevisions],
-    wave_sizes: Mapping[str, int | None],
+    waves: Mapping[str, Waves | None],
 ) -> tuple[str, ...]:
     """Per fleet whose rollout this change starts, advances, finishes or undoes: which wave of which revision,
     and how many servers restart for it (servers added or moved restart anyway and are not counted)."""
@@ -70,17 +82,17 @@ def rollout_lines(
         before = previous.fleets.get(name)
         if before is not None:
             counts = (restarted[name], behind_before[name])
-            line = _rollout_line(before, after, counts, wave_sizes.get(name))
+            line = _rollout_line(before, after, counts, waves.get(name))
             lines += [f"{name}: {line}"] if line else []
     return tuple(lines)
 
 
-def _rollout_line(before: LockedFleet, after: FleetRevisions, counts: tuple[int, int], size: int | None) -> str:
+def _rollout_line(before: LockedFleet, after: FleetRevisions, counts: tuple[int, int], waves: Waves | None) -> str:
     restarted, behind_before = counts
     target = revision_label(after.target, after.templates.get(after.target))
     restart = f"{plural(restarted, 'server')} restart"
     if after.target != before.target and before.templates.get(before.target) == after.templates.get(after.target):
-        if size is None or not restarted:
+        if waves is None or not restarted:
             return ""
         return (
             f"every server on {target} at once, not in waves: what surrounds the template changed (ports, "
@@ -92,19 +104,19 @@ def _rollout_line(before: LockedFleet, after: FleetRevisions, counts: tuple[int,
             "spec.template is the one the lock kept for that revision"
         )
     if after.target != before.target:
-        return _wave_line(after, target, restart, size)
+        return _wave_line(after, target, restart, waves)
     if after.wave > before.wave:
-        return _wave_line(after, target, restart, size)
+        return _wave_line(after, target, restart, waves)
     if behind_before and not after.behind and restarted:
         return f"the rest of the rollout at once, not in waves: the fleet has no spec.rollout; {restart}"
     return ""
 
 
-def _wave_line(after: FleetRevisions, target: str, restart: str, size: int | None) -> str:
-    if size is None:
+def _wave_line(after: FleetRevisions, target: str, restart: str, waves: Waves | None) -> str:
+    if waves is None:
         return f"{target} on every server at once (the fleet has no spec.rollout); {restart}"
-    total = after.wave + -(-len(after.behind) // size)
-    line = f"wave {after.wave} of {total} to {target}: {restart} (maxUnavailable {size})"
+    total = after.wave + -(-len(after.behind) // waves.size)
+    line = f"wave {after.wave} of {total} to {target}: {restart} ({waves.setting})"
     if not after.behind:
         return line + "; every server runs it"
     left = Counter(after.behind.values())
@@ -124,21 +136,21 @@ class FleetRollout:
     locked: LockedFleet | None  # None: the lock says nothing of the fleet yet (never rendered, or a v1 lock)
     servers: Mapping[str, int]  # revision -> servers running it
     rendered: bool  # the file's template is the lock's target
-    wave_size: int | None
+    waves: Waves | None
 
     def _progress(self, locked: LockedFleet) -> str:
-        size = self.wave_size
-        if size is None:
+        waves = self.waves
+        if waves is None:
             return "no spec.rollout: a template change restarts every server at once"
         behind = sum(count for revision, count in self.servers.items() if revision != locked.target)
-        left = -(-behind // size)
+        left = -(-behind // waves.size)
         if left:
-            return (
-                f"wave {locked.wave} of {locked.wave + left} done, {plural(left, 'wave')} left (maxUnavailable {size})"
-            )
-        if locked.wave:
-            return f"rollout complete in {plural(locked.wave, 'wave')} (maxUnavailable {size})"
-        return f"no rollout in progress (maxUnavailable {size})"
+            done = f"wave {locked.wave} of {locked.wave + left} done, {plural(left, 'wave')} left"
+        elif locked.wave:
+            done = f"rollout complete in {plural(locked.wave, 'wave')}"
+        else:
+            done = "no rollout in progress"
+        return f"{done} ({waves.setting})"
 
     def lines(self) -> list[str]:
         """A headline, then one line per revision (target first), then where undo goes."""
@@ -174,7 +186,7 @@ def fleet_rollouts(validated: Validated, targets: Sequence[tuple[str, str]]) -> 
         servers = Counter(entry.revision for (name, _), entry in lock.entries.items() if name == fleet.name)
         text = template_json(fleet.model.spec.template)
         rendered = locked is not None and locked.templates.get(locked.target) == text
-        found.append(FleetRollout(pool.name, fleet.name, locked, dict(servers), rendered, fleet_wave_size(fleet)))
+        found.append(FleetRollout(pool.name, fleet.name, locked, dict(servers), rendered, fleet_waves(fleet)))
     return found
 
 
@@ -207,7 +219,7 @@ class LockEdits:
     locks: Mapping[str, str]
     report: tuple[str, ...]
     problems: tuple[Diagnostic, ...]
-    waves: Mapping[tuple[str, str], tuple[int, ...]]  # (pool, fleet) -> the ordinals the edit moves
+    on_target: Mapping[tuple[str, str], tuple[str, ...]]  # (pool, fleet) -> its servers already on the target
 
 
 def next_waves(validated: Validated, targets: Sequence[tuple[str, str]]) -> LockEdits | Diagnostic:
@@ -218,7 +230,7 @@ def next_waves(validated: Validated, targets: Sequence[tuple[str, str]]) -> Lock
     if isinstance(chosen, Diagnostic):
         return chosen
     locks: dict[str, ParsedLock] = {}
-    report, problems, waves = [], [], {}
+    report, problems, on_target = [], [], {}
     for pool, fleet in chosen:
         lock = locks.get(pool.name) or _lock(pool)
         locked, name = lock.fleets.get(fleet.name), f"{pool.name}/{fleet.name}"
@@ -235,15 +247,21 @@ def next_waves(validated: Validated, targets: Sequence[tuple[str, str]]) -> Lock
         if not behind:
             report.append(f"{name}: nothing left to roll out: every server runs {_target(locked)}")
             continue
-        size = fleet_wave_size(fleet) or fleet.model.spec.replicas
+        waves = fleet_waves(fleet)
+        size = waves.size if waves else fleet.model.spec.replicas
         edited, wave = next_wave(lock, fleet.name, size)
-        locks[pool.name], waves[pool.name, fleet.name] = edited, wave
+        locks[pool.name] = edited
+        on_target[pool.name, fleet.name] = tuple(
+            f"{fleet.name}-{ordinal}"
+            for (owner, ordinal), entry in sorted(lock.entries.items())
+            if owner == fleet.name and entry.revision == locked.target
+        )
         left = waves_left(edited.fleets[fleet.name], edited.entries.values(), size)
         servers = ", ".join(f"{fleet.name}-{ordinal}" for ordinal in wave)
         after = f"{plural(left, 'more wave')} after it" if left else "the last one"
         report.append(f"{name}: wave {locked.wave + 1} to {_target(locked)}: {servers}; {after}")
     texts = {name: lock_text(lock.entries.values(), lock.fleets.values()) for name, lock in locks.items()}
-    return LockEdits(texts, tuple(report), tuple(problems), waves)
+    return LockEdits(texts, tuple(report), tuple(problems), on_target)
 
 
 def undo_rollout(validated: Validated, target: tuple[str, str]) -> tuple[str, dict, str] | Diagnostic:

@@ -23,7 +23,7 @@ from .compile import Compiled, PoolOutput
 from .files import write_file_atomic
 from .plan import PoolPlan, plan_pool
 from .record import PoolRecord
-from .rollout import fleet_wave_size, rollout_lines
+from .rollout import fleet_waves, rollout_lines
 from .write import OWNED_MARKER, TreeChanges, apply_tree, diff_tree
 
 _HASH_LINE = re.compile(rb"fleetgen\.dev/fleet: ([a-z0-9-]+)\n(?:.*\n)*?\s*fleetgen\.dev/template-hash: \"?([0-9a-f]+)")
@@ -208,8 +208,8 @@ def describe(
             _firewall_plan(pool, before),
             record.pod_security,
         )
-        sizes = {fleet.name: fleet_wave_size(fleet) for fleet in pool.source.fleets}
-        rollout = rollout_lines(previous, pool.allocation.servers, pool.revisions, sizes)
+        waves = {fleet.name: fleet_waves(fleet) for fleet in pool.source.fleets}
+        rollout = rollout_lines(previous, pool.allocation.servers, pool.revisions, waves)
         plans.append(replace(found, rollout=rollout))
     delivery = delivery_changes(compiled, before, pools)
     gone = {path.split("/", 1)[0] for path in touched} | set(delivery.pools)
