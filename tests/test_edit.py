@@ -205,13 +205,19 @@ def test_crlf_files_keep_their_line_breaks(repo: Path) -> None:
     assert path.read_bytes() == expected.replace("\n", "\r\n").encode()
 
 
+def test_a_file_with_a_byte_order_mark_keeps_it(repo: Path) -> None:
+    path = repo / "fleets/lab/pool.yaml"
+    path.write_text("\ufeff" + POOL, encoding="utf-8")
+    assert run("uncordon", "lab/lab-2", "--no-render")[0] == 0
+    expected = POOL.replace("unschedulable: true    # ticket", "unschedulable: false    # ticket")
+    assert path.read_text(encoding="utf-8") == "\ufeff" + expected
+
+
 # --- Text surgery on its own: edge cases the commands reach rarely -------------------------------------
 
 
 def _edit_node(text: str, *path: str | int) -> tuple[str, object]:
-    from ruamel.yaml import YAML
-
-    node = next(iter(YAML().compose_all(text)))
+    node = yaml.compose(text, Loader=yaml.CSafeLoader)
     for segment in path:
         node = node.value[segment] if isinstance(segment, int) else yaml_text.entry(node, segment)[1]
     return text, node

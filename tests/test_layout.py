@@ -11,7 +11,7 @@ import generator
 PACKAGE = Path(generator.__file__).parent
 
 # Lowest first: a module may import from its own stage and from stages before it, never after.
-STAGES = ("base", "kube", "cluster", "fleetfiles", "allocation", "manifests", "tree", "edits", "cli")
+STAGES = ("base", "kube", "cluster", "fleetfiles", "allocation", "manifests", "tree", "live", "edits", "cli")
 BASE_MODULES = ("diagnostics", "parallel", "settings")
 TOP_LEVEL = {"__init__.py", "__main__.py", *(f"{name}.py" for name in BASE_MODULES)}
 

@@ -103,3 +103,17 @@ def test_plan_base_says_when_git_is_missing_or_out_is_outside_the_repository(
     monkeypatch.setenv("PATH", str(tmp_path / "no-programs"))
     code, _, stderr = run("plan", "--base", "main")
     assert code == 1 and "--base main: error: git is not installed" in stderr and "Traceback" not in stderr
+
+
+def test_plan_base_lists_the_delivery_objects_a_merge_removes(deploy: Path) -> None:
+    """The delivery objects are read at the revision too: a branch that rendered without gitops.yaml (with
+    the option) shows, against main, the Applications and Kustomizations it takes away."""
+    (deploy / "fleets/gitops.yaml").unlink()
+    assert run("render", "--allow-delivery-removal")[0] == 0
+    git(deploy.parent, "add", "-A")
+    git(deploy.parent, "commit", "-q", "-m", "No more delivery objects")
+    assert "ApplicationSet" not in run("plan")[1]
+    code, stdout, _ = run("plan", "--base", "main")
+    assert code == 0
+    assert "ApplicationSet" in stdout and "Kustomization" in stdout
+    assert "removed" in stdout

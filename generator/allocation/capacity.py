@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from ..fleetfiles.rules import PoolSource
+from ..kube.taints import untolerated
 from ..parallel import ordered_map
 from .lock import LockedServer, parse_lock
 from .placement import allocate_honestly, pool_spec, workers_for
@@ -136,9 +137,13 @@ def _fleet(spec: PoolSpec, name: str) -> FleetSpec:
 
 
 def _eligible(spec: PoolSpec, fleet: FleetSpec) -> list[int]:
-    """Indexes of the schedulable nodes carrying the fleet's nodeSelector."""
+    """Indexes of the schedulable nodes carrying the fleet's nodeSelector, whose taints it tolerates."""
     wanted = set(fleet.node_selector)
-    return [i for i, node in enumerate(spec.nodes) if node.schedulable and wanted <= set(node.labels)]
+    return [
+        i
+        for i, node in enumerate(spec.nodes)
+        if node.schedulable and wanted <= set(node.labels) and not untolerated(fleet.tolerations, node.taints)
+    ]
 
 
 def _pod_ceiling(spec: PoolSpec, fleet: str) -> int:

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from .lock import LOCK_FILENAME, LockedPort, LockedServer
-from .pool_state import Candidates, FleetPlan, NodeState, PoolState, PortPlan, book
+from .pool_state import Candidates, FleetPlan, NodeState, PoolState, PortPlan, book, hosts
 from .spec import RESOURCE_CPU, RESOURCE_MEMORY, RESOURCE_PODS, LockRepair, Server, plural
 
 HINT_CLASH = (
@@ -79,7 +79,7 @@ def _stayers(
             dropped.setdefault(problem, []).append(entry.line)
             continue
         plan, node = plans[entry.fleet], pool.by_name[entry.node]
-        if node.schedulable and plan.selector <= node.labels and plan.blocked is None:
+        if hosts(node, plan) and plan.blocked is None:
             book(node, plan.spec, 1)
             staying.append((plan, entry, node))
     movers = _overflow(pool, staying)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from ..fleetfiles.rules import FleetSource, PoolSource
+from ..kube.taints import Taint, tolerations_of
 from ..parallel import available_workers
 from .allocate import allocate
 from .lock import LockedServer
@@ -38,6 +39,7 @@ def pool_spec(pool: PoolSource) -> PoolSpec:
             cpu_milli=cpu,
             memory_bytes=memory,
             schedulable=not node.unschedulable,
+            taints=tuple(Taint(t.key, t.value, t.effect) for t in node.taints),
         )
         for node, cpu, memory in zip(spec.nodes, pool.node_cpu_milli, pool.node_memory_bytes, strict=True)
     )
@@ -56,6 +58,7 @@ def _fleet_spec(fleet: FleetSource) -> FleetSpec:
         ports=ports,
         cpu_milli=fleet.cpu_milli,
         memory_bytes=fleet.memory_bytes,
+        tolerations=tolerations_of(spec.template.get("spec")),
     )
 
 

@@ -12,6 +12,7 @@ import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from ..kube.taints import Toleration, untolerated
 from .lock import MAX_PORT, STATIC_RANGE, LockedPort
 from .spec import (
     RESOURCE_CPU,
@@ -42,11 +43,11 @@ class NodeState:
     """A node's capacity and what is used on it so far."""
 
     __slots__ = ("count", "cpu", "cpu_used", "index", "labels", "memory", "memory_used", "name")
-    __slots__ += ("pods", "schedulable", "slots", "taken")
+    __slots__ += ("pods", "schedulable", "slots", "taints", "taken")
 
     def __init__(self, index: int, spec: NodeSpec, ranges: Mapping[str, tuple[int, int, int]]) -> None:
         self.index, self.name, self.schedulable = index, spec.name, spec.schedulable
-        self.labels = frozenset(spec.labels)
+        self.labels, self.taints = frozenset(spec.labels), spec.taints
         self.pods, self.cpu, self.memory = spec.pods, spec.cpu_milli, spec.memory_bytes
         self.count = self.cpu_used = self.memory_used = 0
         self.taken: set[int] = set()
@@ -71,6 +72,7 @@ class FleetPlan:
 
     spec: FleetSpec
     selector: frozenset[tuple[str, str]]
+    tolerations: tuple[Toleration, ...]
     ports: tuple[PortPlan, ...]  # numbered ports, in fleet order
     names: tuple[str, ...]
     meters: tuple[str | None, ...]
@@ -94,7 +96,7 @@ class PoolState:
         self.by_name = {node.name: node for node in self.nodes}
         if len(self.by_name) != len(self.nodes):
             raise ValueError(f"internal error: pool {spec.name} lists a node name twice")
-        self._eligible: dict[frozenset[tuple[str, str]], list[NodeState]] = {}
+        self._eligible: dict[tuple[frozenset[tuple[str, str]], tuple[Toleration, ...]], list[NodeState]] = {}
         self.candidates: dict[tuple[str, int], tuple[tuple[LockedPort, ...], Candidates]] = {}
 
     def is_reserved(self, number: int) -> bool:
@@ -106,11 +108,12 @@ class PoolState:
         return next((name for name, (lo, hi) in self.bounds.items() if lo <= number <= hi), None)
 
     def eligible(self, plan: FleetPlan) -> list[NodeState]:
-        """Schedulable nodes carrying the fleet's labels, in pool-file order (cached per selector)."""
-        nodes = self._eligible.get(plan.selector)
+        """The nodes that may host the fleet's servers, in pool-file order (cached per selector and tolerations)."""
+        key = (plan.selector, plan.tolerations)
+        nodes = self._eligible.get(key)
         if nodes is None:
-            nodes = [n for n in self.nodes if n.schedulable and plan.selector <= n.labels]
-            self._eligible[plan.selector] = nodes
+            nodes = [n for n in self.nodes if hosts(n, plan)]
+            self._eligible[key] = nodes
         return nodes
 
     def claim(self, node: NodeState, number: int, meter: str | None) -> None:
@@ -129,6 +132,16 @@ class PoolState:
     def draw(self, node: NodeState, range_name: str) -> int:
         """Claim the lowest free number of a range on a node; the caller has checked one is free."""
         return draw_number(node.slots[range_name], node.taken, self.reserved_in_ranges)
+
+
+def hosts(node: NodeState, plan: FleetPlan) -> bool:
+    """Whether the scheduler would put the fleet's Pods on the node: schedulable, carrying the fleet's
+    nodeSelector, and no NoSchedule or NoExecute taint its template does not tolerate."""
+    return (
+        node.schedulable
+        and plan.selector <= node.labels
+        and not (node.taints and untolerated(plan.tolerations, node.taints))
+    )
 
 
 def _ranges(
@@ -188,6 +201,7 @@ def fleet_plan(fleet: FleetSpec, pool: PoolState) -> FleetPlan:
     return FleetPlan(
         spec=fleet,
         selector=frozenset(fleet.node_selector),
+        tolerations=fleet.tolerations,
         ports=ports,
         names=tuple(p.name for p in ports),
         meters=tuple(p.meter for p in ports),

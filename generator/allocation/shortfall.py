@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
+from ..kube.taints import untolerated
 from .pool_state import FleetPlan, NodeState, PoolState, Resource, first_blocker, resource_label, resources_of
 from .spec import (
     RESOURCE_CPU,
@@ -49,22 +50,50 @@ def shortfall(pool: PoolState, plan: FleetPlan, servers: Mapping[int, Server]) -
     order = resources_of(plan)
     resource = min(tally, key=lambda r: (-tally[r], order.index(r)))
     if resource[0] == "static":
-        return Shortfall(
-            fleet, unplaced, resource_label(resource), *_static_figures(int(resource[1]), nodes, placed, wanted)
-        )
-    return Shortfall(fleet, unplaced, resource_label(resource), *_figures(plan, resource, nodes, placed, wanted))
+        needed, available = _static_figures(int(resource[1]), nodes, placed, wanted)
+    else:
+        needed, available = _figures(plan, resource, nodes, placed, wanted)
+    tainted = _tainted(pool, plan)
+    if tainted:
+        available += f"; {plural(len(tainted), 'more node')} {_keep_off(plan, tainted)}"
+    return Shortfall(fleet, unplaced, resource_label(resource), needed, available)
+
+
+TAINTS_RESOURCE = "nodes whose taints the fleet tolerates"
 
 
 def _missing_nodes(pool: PoolState, plan: FleetPlan, wanted: int) -> tuple[str, str, str]:
     selector = plan.spec.node_selector
-    matching = sum(1 for node in pool.nodes if plan.selector <= node.labels)
+    matching = [node for node in pool.nodes if plan.selector <= node.labels]
     if not pool.nodes:
         return selector_resource(selector), plural(wanted, "server"), f"pool {pool.spec.name} has no nodes"
     if not matching:
         available = f"0 of {plural(len(pool.nodes), 'node')} carry {labels_text(selector)}"
         return selector_resource(selector), plural(wanted, "server"), available
+    tainted = _tainted(pool, plan)
+    noun = "matching node" if selector else "node"
+    if tainted:
+        resource = TAINTS_RESOURCE + (f" matching nodeSelector {labels_text(selector)}" if selector else "")
+        cordoned = len(matching) - len(tainted)
+        available = f"{plural(len(matching), noun)}: {len(tainted)} {_keep_off(plan, tainted)}"
+        return resource, plural(wanted, "server"), available + (f", {cordoned} cordoned" if cordoned else "")
     resource = "schedulable " + selector_resource(selector) if selector else selector_resource(selector)
-    return resource, plural(wanted, "server"), f"{plural(matching, 'matching node')}, all cordoned"
+    return resource, plural(wanted, "server"), f"{plural(len(matching), noun)}, all cordoned"
+
+
+def _tainted(pool: PoolState, plan: FleetPlan) -> list[NodeState]:
+    """Schedulable nodes carrying the fleet's nodeSelector that a taint keeps its servers off."""
+    return [
+        node
+        for node in pool.nodes
+        if node.schedulable and plan.selector <= node.labels and untolerated(plan.tolerations, node.taints)
+    ]
+
+
+def _keep_off(plan: FleetPlan, tainted: list[NodeState]) -> str:
+    """'with taints the fleet does not tolerate (dedicated=ranked:NoSchedule, ...)', each taint once, sorted."""
+    taints = sorted({str(taint) for node in tainted for taint in untolerated(plan.tolerations, node.taints)})
+    return f"with taints the fleet does not tolerate ({', '.join(taints)})"
 
 
 def _static_figures(number: int, nodes: list[NodeState], placed: Mapping[int, int], wanted: int) -> tuple[str, str]:

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from ..kube.taints import Taint, Toleration
+
 USAGE_WARNING_PERCENT = 80
 RESOURCE_PODS = "pods"
 RESOURCE_CPU = "cpu"
@@ -53,6 +55,7 @@ class NodeSpec:
     cpu_milli: int | None = None
     memory_bytes: int | None = None
     schedulable: bool = True
+    taints: tuple[Taint, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +69,7 @@ class FleetSpec:
     ports: tuple[PortSpec, ...] = ()
     cpu_milli: int = 0
     memory_bytes: int = 0
+    tolerations: tuple[Toleration, ...] = ()  # its template's
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,8 @@
 """CLI: click commands, each a thin shell that builds settings, calls a stage, prints and exits.
 
-`compile` holds the commands that compile the repository, `edits` those that write fleet files, `rollout` the
-rollout group (status, next wave, undo); `options` defines every shared option once, `report` prints
+`repository` holds the commands that compile the repository, `edits` those that write fleet files, `nodes`
+the node sync, `live` those that hold the repository against the live cluster (status, probe), `rollout`
+the rollout group (status, next wave, undo); `options` defines every shared option once, `report` prints
 diagnostics and knows the exit codes.
 """
 
@@ -12,7 +13,7 @@ import sys
 
 import click
 
-from . import edits, repository, rollout
+from . import edits, live, nodes, repository, rollout
 from .report import ExitCode
 
 
@@ -31,12 +32,15 @@ for _command in (
     repository.schema,
     edits.init,
     repository.capacity,
+    live.status,
+    live.probe,
     edits.scale,
     edits.cordon,
     edits.uncordon,
     edits.add_node,
     edits.remove_node,
     edits.import_agones,
+    nodes.nodes,
     rollout.rollout,
 ):
     cli.add_command(_command)

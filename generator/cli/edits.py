@@ -64,11 +64,13 @@ def _apply_edit(ctx: click.Context, pool: str, propose: Callable[..., Proposal],
     finish_edit(ctx, checked, settings, options["no_render"], edit.summary_lines(checked))
 
 
-def finish_edit(ctx: click.Context, checked: Checked, settings: Settings, no_render: bool, summary: list[str]) -> None:
-    """Write a checked edit, print `summary`, render (unless `no_render`), print the plan; a refused edit writes
-    nothing and exits 1."""
-    problems = [] if checked.refused else edit.write(checked)
-    shown = checked.diagnostics if no_render or checked.refused else checked.proposal.notes
+def finish_edit(
+    ctx: click.Context, checked: Checked, settings: Settings, no_render: bool, summary: list[str], dry_run: bool = False
+) -> None:
+    """Write a checked edit (unless `dry_run`), print `summary`, render (unless `no_render`), print the plan;
+    a refused edit writes nothing and exits 1."""
+    problems = [] if checked.refused or dry_run else edit.write(checked)
+    shown = checked.diagnostics if no_render or dry_run or checked.refused else checked.proposal.notes
     for line in edit.formatted([*shown, *problems], checked.proposal.edits):
         click.echo(line, err=True)
     if checked.refused or problems:
@@ -76,7 +78,7 @@ def finish_edit(ctx: click.Context, checked: Checked, settings: Settings, no_ren
         sys.exit(ExitCode.FAILED)
     for line in summary:
         click.echo(line)
-    if not no_render:
+    if not (no_render or dry_run):
         out, version = settings.out, settings.kubernetes_version
         try:
             ctx.invoke(render, fleets=settings.fleets, out=out, kubernetes_version=version)

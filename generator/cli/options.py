@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from ..diagnostics import did_you_mean
 from ..kube import api
 from ..manifests.delivery_plan import ALLOW_REMOVAL_OPTION
 from ..settings import Settings
@@ -39,6 +40,8 @@ out_option: Decorator = click.option(
 )
 
 pool_option: Decorator = click.option("--pool", "pools", multiple=True, help="Only this pool (repeatable).")
+
+fleet_option: Decorator = click.option("--fleet", "fleet_names", multiple=True, help="Only this fleet (repeatable).")
 
 jobs_option: Decorator = click.option(
     "--jobs",
@@ -82,3 +85,12 @@ def pool_and_name(value: str, what: str) -> tuple[str, str]:
     if not (pool and slash and name):
         raise click.BadParameter(f"{value!r} is not POOL/{what}", param_hint=f"POOL/{what}")
     return pool, name
+
+
+def known_or_usage_error(asked: tuple[str, ...], known: set[str], option: str) -> None:
+    """A usage error (exit 2) naming each of `asked` that is none of `known`, with a did-you-mean."""
+    for name in asked:
+        if name not in known:
+            raise click.BadParameter(
+                f"no {option.lstrip('-')} named {name!r}; {did_you_mean(name, known)}", param_hint=option
+            )

@@ -20,6 +20,7 @@ from ..tree.plan import plan_markdown, plan_text
 from .options import (
     allow_delivery_removal_option,
     compile_options,
+    fleet_option,
     fleets_option,
     jobs_option,
     kubernetes_version_option,
@@ -156,7 +157,7 @@ def plan(
 @fleets_option
 @pool_option
 @kubernetes_version_option
-@click.option("--fleet", "fleet_names", multiple=True, help="Only this fleet (repeatable).")
+@fleet_option
 @click.option("--format", "output_format", type=click.Choice(["json", "table"]), default="table", show_default=True)
 def endpoints(
     fleets: Path, pools: tuple[str, ...], kubernetes_version: str, fleet_names: tuple[str, ...], output_format: str

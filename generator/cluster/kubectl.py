@@ -50,11 +50,16 @@ class Objects:
         self.diagnostics.append(error(self.source, 0, 0, prefix + message, hint))
 
     def get(self, obj: KubeObject, path: str, kind: type, default: Any = _MISSING) -> Any:
-        """The field at dotted `path` of `obj`, checked to be of `kind`; `default` when absent (an absent
-        field without a default, or one of another type, is a problem, and gives `default` or None)."""
+        """The field at dotted `path` of `obj` (`spec.containers[0].image` reaches into lists), checked to
+        be of `kind`; `default` when absent (an absent field without a default, or one of another type, is
+        a problem, and gives `default` or None)."""
         value: Any = obj.body
         for part in path.split("."):
-            value = value.get(part, _MISSING) if isinstance(value, dict) else _MISSING
+            key, _, index = part.partition("[")
+            value = value.get(key, _MISSING) if isinstance(value, dict) else _MISSING
+            if index:
+                position = int(index.rstrip("]"))
+                value = value[position] if isinstance(value, list) and position < len(value) else _MISSING
             if value is _MISSING or value is None:
                 if default is _MISSING:
                     self.problem(obj, f"{path} is missing", _FROM_KUBECTL)
@@ -66,6 +71,12 @@ class Objects:
             )
             return default if default is not _MISSING else None
         return value
+
+    def mappings(self, obj: KubeObject, path: str, required: bool = False) -> list[str]:
+        """The paths (`path[0]`, `path[1]`, ...) of the mappings in the list at `path`, for `get`; an item
+        that is not a mapping is a problem, and so is an absent list when `required`."""
+        items = self.get(obj, path, list) if required else self.get(obj, path, list, [])
+        return [f"{path}[{i}]" for i in range(len(items or [])) if self.get(obj, f"{path}[{i}]", dict) is not None]
 
 
 _FROM_KUBECTL = "pass what `kubectl get ... -o json` prints, unedited"
@@ -82,6 +93,19 @@ def read_text(source: str, stdin: Any) -> tuple[str | None, Diagnostic | None]:
         reason = problem.strerror if isinstance(problem, OSError) and problem.strerror else str(problem)
         hint = "save what `kubectl get ... -o json` prints to a file and pass its path, or pass - and pipe it in"
         return None, error(_source_name(source), 0, 0, f"cannot be read: {reason}", hint)
+
+
+def read_source(source: str, stdin: Any, kind: str) -> Objects:
+    """The `kind` objects of `source` (a path, or `-` for `stdin`), or the problem of reading it."""
+    text, problem = read_text(source, stdin)
+    if text is None:
+        return Objects(_source_name(source), diagnostics=[problem] if problem is not None else [])
+    return read_objects(source, text, kind)
+
+
+def reason_and_message(reason: str, message: str) -> str:
+    """A status's machine `reason` and human `message` as one line, as `kubectl describe` pairs them."""
+    return ": ".join(part for part in (reason, " ".join(message.split())) if part)
 
 
 def read_objects(source: str, text: str, kind: str) -> Objects:

@@ -2,7 +2,7 @@
 
 Operators, chat bots and scripts scale fleets and cordon nodes many times a day, and reviewers read the
 diff. So an edit never re-emits a file: it replaces the text span of the one value it changes (found from
-ruamel.yaml's round-trip composer, whose node marks are character offsets), inserts a line indented like
+the YAML composer, whose node marks are character offsets), inserts a line indented like
 its neighbours, or cuts a list item's own lines. The result is parsed again and must equal the intended
 data exactly, then validated and compiled in memory with every other pool: only an edit that would
 render is written.
@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ruamel.yaml import YAML
-from ruamel.yaml.nodes import MappingNode, Node, SequenceNode
+import yaml
+from yaml.nodes import MappingNode, Node, SequenceNode
 
 from ..diagnostics import Diagnostic, did_you_mean, error, format_diagnostic, has_errors
 from ..fleetfiles.load import LOCK_FILE, POOL_FILE, Document, Loaded, PoolFolder, load_fleets, parse_documents
@@ -77,7 +77,7 @@ def pool_folder(loaded: Loaded, root: Path, name: str) -> PoolFolder | Diagnosti
     return error(str(root), 0, 0, f"no pool folder named {name!r}", did_you_mean(name, known))
 
 
-def _pool_document(folder: PoolFolder) -> Document | Diagnostic:
+def pool_document(folder: PoolFolder) -> Document | Diagnostic:
     documents = [d for d in folder.pool_documents if isinstance(d.data, dict) and d.data.get("kind") == "NodePool"]
     if len(documents) != 1:
         return error(str(folder.folder / POOL_FILE), 0, 0, "expected one NodePool to edit", "run fleetgen validate")
@@ -107,7 +107,7 @@ def _fleet_name(document: Document) -> str:
 
 def _pool_file(loaded: Loaded, root: Path, pool: str) -> Document | Diagnostic:
     folder = pool_folder(loaded, root, pool)
-    return folder if isinstance(folder, Diagnostic) else _pool_document(folder)
+    return folder if isinstance(folder, Diagnostic) else pool_document(folder)
 
 
 def _node(loaded: Loaded, root: Path, pool: str, node: str) -> tuple[Document, int] | Diagnostic:
@@ -170,6 +170,7 @@ def node_entry(
     labels: dict[str, str],
     capacity: dict[str, int | str | None],
     cordoned: bool,
+    taints: list[dict[str, str]] | None = None,
 ) -> dict[str, Any]:
     """A spec.nodes item in the pool file's own key order; absent options stay absent (the defaults apply)."""
     entry: dict[str, Any] = {"name": name, "address": address}
@@ -180,6 +181,8 @@ def node_entry(
         entry["capacity"] = given
     if cordoned:
         entry["unschedulable"] = True
+    if taints:
+        entry["taints"] = taints
     return entry
 
 
@@ -191,6 +194,10 @@ def remove_node(loaded: Loaded, root: Path, pool: str, node: str) -> Proposal:
     document, index = found
     return in_place(document, ("spec",), _remover("nodes", index), f"{pool}/{node}: removed")
 
+
+_COMPOSER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""libyaml's composer, as `load` uses it: fast, and its marks are character offsets into the text."""
+_BOM = "\ufeff"
 
 # An edit is two views of one change: on the text of the mapping it touches, and on the plain data it must give.
 TextEdit = Callable[[str, MappingNode], str]
@@ -244,11 +251,12 @@ def in_place(
     before = file.read_bytes()
     text = before.decode("utf-8")
     text_edit, data_edit = edit
-    mapping = _walk(list(YAML().compose_all(text))[document.index], path)
+    bom = _BOM if text.startswith(_BOM) else ""  # libyaml's offsets do not count it
+    mapping = _walk(list(yaml.compose_all(text[len(bom) :], Loader=_COMPOSER))[document.index], path)
     if mapping is None:
         hint = "run fleetgen validate and fix the file first"
         return refusal(document.error(path, f"cannot edit {'.'.join(map(str, path))}: not a mapping", hint))
-    after = text_edit(text, mapping)
+    after = bom + text_edit(text[len(bom) :], mapping)
     documents, _ = parse_documents(document.path, text)
     expected = [d.data for d in documents]
     target = expected[[d.index for d in documents].index(document.index)]

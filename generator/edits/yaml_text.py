@@ -1,6 +1,6 @@
 """YAML text: change one value, add or cut one list item, in a file's text, every other byte kept.
 
-Spans come from ruamel.yaml's round-trip composer, whose node marks are character offsets; a new line is
+Spans come from the YAML composer's node marks, which are character offsets (libyaml's, as PyYAML's); a new line is
 indented like its neighbours, and a cut list item takes its own comments with it.
 """
 
@@ -11,7 +11,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import yaml
-from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from ..manifests.emit import scalar
 
@@ -32,8 +32,9 @@ def entry(mapping: MappingNode, key: str) -> tuple[Node, Node] | None:
 
 
 def is_empty(node: Node) -> bool:
-    """`key:` with nothing after it (ruamel marks that empty value at the next token, maybe a line later)."""
-    return isinstance(node, ScalarNode) and node.value == "" and node.style is None
+    """`key:` with nothing after it (a plain empty scalar: libyaml says style '', PyYAML None; its mark may sit
+    at the next token, a line later, so edits go by the key's colon instead)."""
+    return isinstance(node, ScalarNode) and node.value == "" and not node.style
 
 
 def _newline(text: str) -> str:
@@ -66,27 +67,57 @@ def _colon_after(text: str, key: Node) -> int:
     return text.index(":", key.end_mark.index)
 
 
+Splice = tuple[int, int, str]
+"""Replace text[start:end] with the string; several splices, computed on one text, apply at once."""
+
+
+def spliced(text: str, splices: Sequence[Splice]) -> str:
+    """`text` with every splice applied: they come from this text and do not overlap; insertions at one
+    place keep their order. One pass, whatever the number of splices."""
+    pieces, at = [], 0
+    for start, end, new in sorted(splices, key=lambda splice: (splice[0], splice[1])):
+        if start < at:
+            internal("two edits of one file overlap")
+        pieces += [text[at:start], new]
+        at = end
+    pieces.append(text[at:])
+    return "".join(pieces)
+
+
 def set_value(text: str, mapping: MappingNode, key: str, value: str) -> str:
     """Replace the value of `key` with `value` (YAML text), or add the key after the mapping's last entry."""
-    found = entry(mapping, key)
-    if found is not None and is_empty(found[1]):
-        at = _colon_after(text, found[0]) + 1
-        return text[:at] + " " + value + text[at:]
-    if found is not None:
-        start, end = found[1].start_mark.index, found[1].end_mark.index
-        return text[:start] + value + text[end:]
+    if entry(mapping, key) is None:
+        return spliced(text, [new_keys(text, mapping, [(key, value)])])
+    return spliced(text, [value_splice(text, mapping, key, value)])
+
+
+def value_splice(text: str, mapping: MappingNode, key: str, value: str) -> Splice:
+    """Replace an existing key's value with `value` (YAML text on one line); a block collection goes from
+    its colon to its last leaf, so the key then reads `key: value`."""
+    key_node, value_node = entry(mapping, key) or internal(f"no {key} to set")
+    block = isinstance(value_node, MappingNode | SequenceNode) and not value_node.flow_style
+    if is_empty(value_node) or block:
+        at = _colon_after(text, key_node) + 1
+        return at, at if is_empty(value_node) else _content_end(value_node), " " + value
+    return value_node.start_mark.index, value_node.end_mark.index, value
+
+
+def new_keys(text: str, mapping: MappingNode, pairs: Sequence[tuple[str, str]]) -> Splice:
+    """Add `key: value` entries (values as YAML text) after a mapping's last entry, in its style."""
     if mapping.flow_style:
         at = _content_end(mapping.value[-1][1]) if mapping.value else mapping.start_mark.index + 1
-        return text[:at] + (", " if mapping.value else "") + f"{scalar(key)}: {value}" + text[at:]
+        added = ", ".join(f"{scalar(key)}: {value}" for key, value in pairs)
+        return at, at, (", " if mapping.value else "") + added
     column = mapping.value[0][0].start_mark.column
-    return _insert_lines(text, _after_line(text, _content_end(mapping)), column, [f"{scalar(key)}: {value}"])
+    at = _after_line(text, _content_end(mapping))
+    return at, at, _lines_at(text, at, column, [f"{scalar(key)}: {value}" for key, value in pairs])
 
 
-def _insert_lines(text: str, at: int, column: int, lines: Sequence[str]) -> str:
+def _lines_at(text: str, at: int, column: int, lines: Sequence[str]) -> str:
+    """Whole lines to insert at `at`, indented to `column`, in the file's line endings."""
     newline = _newline(text)
     head = "" if at == 0 or text[at - 1] == "\n" else newline
-    body = "".join(" " * column + line + newline for line in lines)
-    return text[:at] + head + body + text[at:]
+    return head + "".join(" " * column + line + newline for line in lines)
 
 
 def flow(value: Any) -> str:
@@ -118,6 +149,13 @@ def append_item(text: str, sequence: Node, item: dict[str, Any]) -> str:
     if sequence.flow_style or not sequence.value:
         at = _content_end(sequence.value[-1]) if sequence.value else sequence.start_mark.index + 1
         return text[:at] + (", " if sequence.value else "") + flow(item) + text[at:]
+    at = _after_line(text, _content_end(sequence))
+    return text[:at] + item_lines(text, sequence, at, item) + text[at:]
+
+
+def item_lines(text: str, sequence: SequenceNode, at: int, item: dict[str, Any]) -> str:
+    """A mapping as block list item lines to insert at `at`: one `key: value` line per key, the dash and the
+    keys indented like the block list's last item."""
     last = sequence.value[-1]
     dash = text.rfind("-", 0, last.start_mark.index)
     dash_column = dash - _line_start(text, dash)
@@ -125,8 +163,25 @@ def append_item(text: str, sequence: Node, item: dict[str, Any]) -> str:
     key_column = last.start_mark.column if same_line and isinstance(last, MappingNode) else dash_column + 2
     lines = [f"{scalar(key)}: {flow(value)}" for key, value in item.items()]
     first = " " * dash_column + "-" + " " * (key_column - dash_column - 1) + lines[0]
-    block = [first] + [" " * key_column + line for line in lines[1:]]
-    return _insert_lines(text, _after_line(text, _content_end(sequence)), 0, block)
+    return _lines_at(text, at, 0, [first] + [" " * key_column + line for line in lines[1:]])
+
+
+def block_list(text: str, mapping: MappingNode, key: str, items: Sequence[dict[str, Any]]) -> list[Splice]:
+    """Make `key` of a mapping a block list of `items`, its dashes two columns in from the key: for a key
+    that is absent, empty or an empty flow list."""
+    found = entry(mapping, key)
+    column = mapping.value[0][0].start_mark.column if found is None else found[0].start_mark.column
+    body = []
+    for item in items:
+        lines = [f"{scalar(k)}: {flow(v)}" for k, v in item.items()]
+        body += [" " * (column + 2) + "- " + lines[0], *(" " * (column + 4) + line for line in lines[1:])]
+    if found is None:
+        at = _after_line(text, _content_end(mapping))
+        return [(at, at, _lines_at(text, at, 0, [" " * column + f"{scalar(key)}:", *body]))]
+    colon = _colon_after(text, found[0]) + 1
+    end = colon if is_empty(found[1]) else found[1].end_mark.index
+    at = _after_line(text, end)
+    return [(colon, end, ""), (at, at, _lines_at(text, at, 0, body))]
 
 
 def remove_item(text: str, key: Node, sequence: Node, index: int) -> str:
@@ -141,7 +196,7 @@ def remove_item(text: str, key: Node, sequence: Node, index: int) -> str:
             start = _content_end(items[index - 1]) if index else items[index].start_mark.index
             end = items[index].end_mark.index
         return text[:start] + text[end:]
-    start, end = _item_lines(text, items[index])
+    start, end = item_span(text, items[index])
     text = text[:start] + text[end:]
     if len(items) == 1:
         at = _colon_after(text, key) + 1
@@ -149,7 +204,7 @@ def remove_item(text: str, key: Node, sequence: Node, index: int) -> str:
     return text
 
 
-def _item_lines(text: str, item: Node) -> tuple[int, int]:
+def item_span(text: str, item: Node) -> tuple[int, int]:
     """The lines of a block list item: from its dash's line (and the comment lines right above at the dash's
     indentation) to the end of its content (and the comment lines right below, indented deeper than the dash)."""
     dash = text.rfind("-", 0, item.start_mark.index)
@@ -187,38 +242,36 @@ def _lines_after(text: str, end: int) -> Iterator[tuple[int, str]]:
 
 # --- Make a value read as other data, touching only what differs --------------------------------------------
 
-_Splice = tuple[int, int, str]  # text[start:end] becomes the string; splices of one text never overlap
-
 
 def reconciled(text: str, mapping: MappingNode, key: str, old: Any, new: Any) -> str:
     """The value of `key`, which reads as `old`, made to read as `new` by changing only the scalars, entries
     and items that differ (a restored template: an image, an env value), so that the comments and layout of
-    all the rest stay byte for byte. Lists that changed length and collections that changed style are
-    written anew, in the style they had."""
-    key_node, value = entry(mapping, key) or internal(f"no {key} to change")
-    splices = sorted(_differences(text, key_node, value, old, new), reverse=True)
-    for start, end, replacement in splices:
-        text = text[:start] + replacement + text[end:]
-    return text
+    all the rest stay byte for byte. Lists that changed length and collections that changed type are
+    written anew, a block as a block."""
+    value = (entry(mapping, key) or internal(f"no {key} to change"))[1]
+    return spliced(text, list(_differences(text, (mapping, key), value, old, new)))
 
 
-def _differences(text: str, key: Node | None, node: Node, old: Any, new: Any) -> Iterator[_Splice]:
+def _differences(text: str, owner: tuple[MappingNode, str] | None, node: Node, old: Any, new: Any) -> Iterator[Splice]:
+    """The splices that make `node` (the value of `owner`'s key, or a list item) read as `new`."""
     if _same(old, new):
         return
     if isinstance(old, dict) and isinstance(new, dict) and isinstance(node, MappingNode) and node.value:
         for key_node, value_node in node.value:
             if key_node.value in new:
-                yield from _differences(text, key_node, value_node, old[key_node.value], new[key_node.value])
+                yield from _differences(
+                    text, (node, key_node.value), value_node, old[key_node.value], new[key_node.value]
+                )
             else:
                 yield _cut_entry(text, node, key_node)
-        added = [(name, value) for name, value in new.items() if name not in old]
+        added = [(name, flow(value)) for name, value in new.items() if name not in old]
         if added:
-            yield _new_entries(text, node, added)
+            yield new_keys(text, node, added)
     elif isinstance(old, list) and isinstance(new, list) and isinstance(node, SequenceNode) and len(old) == len(new):
         for item, old_item, new_item in zip(node.value, old, new, strict=True):
             yield from _differences(text, None, item, old_item, new_item)
     else:
-        yield _replaced(text, key, node, new)
+        yield _replaced(text, owner, node, new)
 
 
 def _same(old: Any, new: Any) -> bool:
@@ -226,27 +279,26 @@ def _same(old: Any, new: Any) -> bool:
     return json.dumps(old, sort_keys=True) == json.dumps(new, sort_keys=True)
 
 
-def _replaced(text: str, key: Node | None, node: Node, new: Any) -> _Splice:
+def _replaced(text: str, owner: tuple[MappingNode, str] | None, node: Node, new: Any) -> Splice:
     """A whole value written anew: a block collection as a block in its column, anything else on one line."""
     block = isinstance(node, MappingNode | SequenceNode) and not node.flow_style and node.value
-    if key is not None and (block or is_empty(node)):
+    if not (block and isinstance(new, dict | list) and new):
+        if owner is not None:
+            return value_splice(text, *owner, flow(new))
+        return node.start_mark.index, _content_end(node), flow(new)
+    lines = [" " * node.start_mark.column + line for line in _block_text(new).splitlines()]
+    if owner is not None:
+        key = (entry(*owner) or internal(f"no {owner[1]} to change"))[0]
         at = _colon_after(text, key) + 1
-        end = at if is_empty(node) else _content_end(node)
-        if block and isinstance(new, dict | list) and new:
-            return at, end, _newline(text) + _newline(text).join(_block_lines(new, node.start_mark.column))
-        return at, end, " " + flow(new)
-    if block and isinstance(new, dict | list) and new:
-        lines = _block_lines(new, node.start_mark.column)
-        return node.start_mark.index, _content_end(node), _newline(text).join([lines[0].lstrip(" "), *lines[1:]])
-    return node.start_mark.index, _content_end(node), flow(new)
+        return at, _content_end(node), _newline(text) + _newline(text).join(lines)
+    return node.start_mark.index, _content_end(node), _newline(text).join([lines[0].lstrip(" "), *lines[1:]])
 
 
-def _block_lines(value: Any, column: int) -> list[str]:
-    dumped = yaml.safe_dump(value, default_flow_style=False, sort_keys=False, allow_unicode=True, width=2**16)
-    return [" " * column + line for line in dumped.splitlines()]
+def _block_text(value: Any) -> str:
+    return yaml.safe_dump(value, default_flow_style=False, sort_keys=False, allow_unicode=True, width=2**16)
 
 
-def _cut_entry(text: str, mapping: MappingNode, key: Node) -> _Splice:
+def _cut_entry(text: str, mapping: MappingNode, key: Node) -> Splice:
     """An entry out of a mapping: a block entry's lines (or, sharing its line with a list's dash, up to the next
     key), a flow entry with its comma."""
     index = next(i for i, (key_node, _) in enumerate(mapping.value) if key_node is key)
@@ -262,15 +314,3 @@ def _cut_entry(text: str, mapping: MappingNode, key: Node) -> _Splice:
     if text[line_start : key.start_mark.index].strip() and following is not None:
         return key.start_mark.index, following, ""
     return line_start, _after_line(text, end), ""
-
-
-def _new_entries(text: str, mapping: MappingNode, pairs: Sequence[tuple[str, Any]]) -> _Splice:
-    """Entries added after a mapping's last one, in its style and column."""
-    entries = [f"{scalar(name)}: {flow(value)}" for name, value in pairs]
-    if mapping.flow_style:
-        at = _content_end(mapping.value[-1][1])
-        return at, at, "".join(f", {added}" for added in entries)
-    at = _after_line(text, _content_end(mapping))
-    newline, column = _newline(text), mapping.value[0][0].start_mark.column
-    head = "" if at == 0 or text[at - 1] == "\n" else newline
-    return at, at, head + "".join(" " * column + added + newline for added in entries)

@@ -32,6 +32,9 @@ PodSecurityLevel = Literal["none", "baseline", "restricted"]
 PolicyAction = Literal["Deny", "Warn", "Audit"]
 Quantity = str | int | float
 PortNumber = int
+TaintEffect = Literal["NoSchedule", "PreferNoSchedule", "NoExecute"]
+NodeAddressType = Literal["ExternalIP", "InternalIP"]
+IPFamily = Literal["IPv4", "IPv6"]
 
 
 class Strict(BaseModel):
@@ -57,12 +60,50 @@ class Capacity(Strict):
     )
 
 
+class Taint(Strict):
+    key: str = Field(description="As in a Node's spec.taints: a label key such as dedicated or example.com/role.")
+    value: str = Field("", description="Optional; a label value.")
+    effect: TaintEffect = Field(
+        description="NoSchedule and NoExecute keep off servers whose template does not tolerate the taint; "
+        "PreferNoSchedule keeps none off."
+    )
+
+
 class Node(Strict):
     name: str = Field(description="The Kubernetes node name (kubernetes.io/hostname).")
     address: str = Field(description="External IPv4 or IPv6 address that clients dial.")
     labels: dict[str, str] = Field(default_factory=dict, description="Labels fleets select with nodeSelector.")
     capacity: Capacity = Field(default_factory=Capacity)
     unschedulable: bool = Field(False, description="Cordoned: its servers move off on the next render.")
+    taints: list[Taint] = Field(
+        default_factory=list,
+        description="The node's taints: a fleet's servers go only where its template tolerates them.",
+    )
+
+
+class Overhead(Strict):
+    pods: int = Field(0, description="Pods that DaemonSets and system Pods run on every node.")
+    cpu: Quantity | None = Field(None, description="CPU they request on every node, a Kubernetes quantity.")
+    memory: Quantity | None = Field(None, description="Memory they request on every node, a Kubernetes quantity.")
+
+
+class NodeDiscovery(Strict):
+    selector: dict[str, str] = Field(
+        description="Labels a cluster Node must carry to belong to the pool, e.g. {eks.amazonaws.com/nodegroup: game}."
+    )
+    addressTypes: list[NodeAddressType] = Field(
+        default_factory=lambda: ["ExternalIP"],
+        description="status.addresses types that give a node's address, in order of preference.",
+    )
+    ipFamily: IPFamily | None = Field(
+        None, description="IPv4 or IPv6 for dual-stack nodes; absent: the first address of the first type that has one."
+    )
+    copyLabels: list[str] = Field(
+        default_factory=list, description="Node label keys copied into the node's labels, for fleets' nodeSelector."
+    )
+    overhead: Overhead = Field(
+        default_factory=Overhead, description="What DaemonSets and system Pods take on every node, off its allocatable."
+    )
 
 
 DEFAULT_SOURCE_RANGES = ("0.0.0.0/0", "::/0")
@@ -167,6 +208,9 @@ class NodePoolSpec(Strict):
         "allocated, refused as Static hostPorts. Replace the list to match your nodes.",
     )
     nodes: list[Node] = Field(default_factory=list)
+    nodeDiscovery: NodeDiscovery | None = Field(
+        None, description="Which cluster Nodes make up the pool: `fleetgen nodes sync` rewrites nodes from them."
+    )
     pin: Pin = Field("nodeSelector", description="How a Pod is bound to its node.")
     unitSize: int = Field(
         DEFAULT_UNIT_SIZE, description="Servers per sync unit (one Argo CD app or Flux Kustomization)."

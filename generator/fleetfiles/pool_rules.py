@@ -31,6 +31,7 @@ def pool_problems(pool: NodePool, document: Document, folder_name: str) -> Itera
     yield from _range_problems(pool, document)
     yield from _reserved_problems(pool, document)
     yield from _node_problems(pool, document)
+    yield from _discovery_problems(pool, document)
     yield from firewall_problems(pool, document)
     if spec.unitSize < 1:
         yield document.error(("spec", "unitSize"), "unitSize must be at least 1")
@@ -136,6 +137,56 @@ def _node_problems(pool: NodePool, document: Document) -> Iterator[Diagnostic]:
             addresses[address] = index
         yield from label_problems(document, (*path, "labels"), node.labels)
         yield from _capacity_problems(document, (*path, "capacity"), node.capacity)
+        yield from _taint_problems(document, (*path, "taints"), node)
+
+
+def _taint_problems(document: Document, path: tuple, node: Any) -> Iterator[Diagnostic]:
+    """A taint's key and value follow label rules, and a node holds one taint per key and effect (as the API
+    server has it)."""
+    seen: dict[tuple[str, str], int] = {}
+    for index, taint in enumerate(node.taints):
+        problem = api.label_key_problem(taint.key)
+        if problem:
+            yield document.error((*path, index, "key"), f"taint key {taint.key!r}: {problem}")
+        problem = api.label_value_problem(taint.value)
+        if problem:
+            yield document.error((*path, index, "value"), f"taint value {taint.value!r}: {problem}")
+        first = seen.setdefault((taint.key, taint.effect), index)
+        if first != index:
+            yield document.error(
+                (*path, index),
+                f"node {node.name!r} has two {taint.effect} taints with key {taint.key!r} (first as taints[{first}])",
+                "a node holds one taint per key and effect: keep one",
+            )
+
+
+def _discovery_problems(pool: NodePool, document: Document) -> Iterator[Diagnostic]:
+    discovery = pool.spec.nodeDiscovery
+    if discovery is None:
+        return
+    path = ("spec", "nodeDiscovery")
+    if not discovery.selector:
+        yield document.error(
+            (*path, "selector"),
+            "nodeDiscovery.selector is empty: it would take every Node of the cluster into the pool",
+            "name the label of the cluster's node pool, e.g. {cloud.google.com/gke-nodepool: game-eu}",
+        )
+    yield from label_problems(document, (*path, "selector"), discovery.selector)
+    for field in ("addressTypes", "copyLabels"):
+        values = getattr(discovery, field)
+        for index, value in enumerate(values):
+            if value in values[:index]:
+                yield document.error((*path, field, index), f"{field} lists {value!r} twice")
+    if not discovery.addressTypes:
+        yield document.error((*path, "addressTypes"), "addressTypes is empty", "write [ExternalIP] or [InternalIP]")
+    for index, key in enumerate(discovery.copyLabels):
+        problem = api.label_key_problem(key)
+        if problem:
+            yield document.error((*path, "copyLabels", index), f"copyLabels: {key!r}: {problem}")
+    overhead = discovery.overhead
+    if overhead.pods < 0:
+        yield document.error((*path, "overhead", "pods"), "overhead.pods must not be negative")
+    yield from _quantity_problems(document, (*path, "overhead"), overhead)
 
 
 def shared_address(
@@ -155,8 +206,13 @@ def shared_address(
 def _capacity_problems(document: Document, path: tuple, capacity: Any) -> Iterator[Diagnostic]:
     if capacity.pods < 0:
         yield document.error((*path, "pods"), "capacity.pods must not be negative")
+    yield from _quantity_problems(document, path, capacity)
+
+
+def _quantity_problems(document: Document, path: tuple, amounts: Any) -> Iterator[Diagnostic]:
+    """cpu and memory of a capacity or an overhead are Kubernetes quantities."""
     for field in ("cpu", "memory"):
-        value = getattr(capacity, field)
+        value = getattr(amounts, field)
         if value is not None and parse_quantity(value) is None:
             yield document.error(
                 (*path, field),

@@ -185,10 +185,19 @@ def revision_source(fleet: FleetSource, template: Any, version: str) -> FleetSou
     when that template is not one a fleet may have (a lock edited by hand), so that it is never rendered."""
     if not isinstance(template, dict):
         return None
-    model = fleet.model.model_copy(update={"spec": fleet.model.spec.model_copy(update={"template": template})})
+    model = _with_template(fleet.model, template)
     if any(problem.is_error for problem in template_problems(model, fleet.document, version)):
         return None
     return _fleet_source(model, fleet.document)
+
+
+def with_template(fleet: FleetSource, template: dict[str, Any]) -> FleetSource:
+    """The fleet with another template, one a compile has vouched for (`revision_source`)."""
+    return _fleet_source(_with_template(fleet.model, template), fleet.document)
+
+
+def _with_template(fleet: Fleet, template: dict[str, Any]) -> Fleet:
+    return fleet.model_copy(update={"spec": fleet.spec.model_copy(update={"template": template})})
 
 
 # --- Across pools --------------------------------------------------------------------------------------

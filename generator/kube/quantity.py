@@ -53,3 +53,19 @@ def to_millicores(amount: Decimal) -> int:
 
 def to_bytes(amount: Decimal) -> int:
     return int(amount.to_integral_value(rounding="ROUND_CEILING"))
+
+
+def millicores_text(millicores: int) -> str:
+    """CPU as a quantity people write: whole cores ("4") when it is, else millicores ("3920m")."""
+    return str(millicores // 1000) if millicores % 1000 == 0 else f"{millicores}m"
+
+
+_BINARY_LARGEST_FIRST = sorted(_BINARY.items(), key=lambda item: -item[1])
+
+
+def bytes_text(amount: int) -> str:
+    """Memory as a quantity in the largest binary unit that divides it ("64Gi", "13364584Ki"), else bytes."""
+    for unit, size in _BINARY_LARGEST_FIRST:
+        if amount and amount % size == 0:
+            return f"{amount // size}{unit}"
+    return str(amount)

@@ -15,6 +15,7 @@ from ..allocation.allocate import locked_servers
 from ..allocation.lock import lock_text, parse_lock
 from ..allocation.placement import allocate_honestly, pool_spec, workers_for
 from ..allocation.rollout import FleetRevisions
+from ..allocation.shortfall import TAINTS_RESOURCE
 from ..allocation.spec import Allocation
 from ..allocation.usage import pool_usage
 from ..diagnostics import Diagnostic, error, warning
@@ -28,6 +29,7 @@ from ..manifests.firewall_plan import unused_ports
 from ..manifests.render import (
     MANAGER,
     POOL_LABEL,
+    PodShapes,
     canonical,
     endpoints_configmaps,
     fleet_units,
@@ -38,7 +40,7 @@ from ..manifests.render import (
 from ..manifests.verify import verify_pool
 from ..parallel import ordered_map
 from .record import PoolRecord
-from .revisions import pool_revisions
+from .revisions import pool_revisions, revision_sources
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +57,10 @@ class PoolOutput:
     @property
     def name(self) -> str:
         return self.source.name
+
+    def pod_shapes(self) -> PodShapes:
+        """Each fleet's Pod shape for every revision its servers run, and which one each server runs."""
+        return pod_shapes(self.source, self.revisions, revision_sources(self.source, self.revisions))
 
     def record(self, diagnostics: Iterable[Diagnostic]) -> PoolRecord:
         """What a later render needs of this pool to reuse it; `diagnostics` are the whole render's.
@@ -166,7 +172,7 @@ def _compile_pool(pool: PoolSource, kubernetes_version: str) -> _PoolParts:
     revisions = pool_revisions(pool, allocation, previous, kubernetes_version)
     lock_path = str(pool.lock_path)
     diagnostics += [warning(lock_path, 0, 0, f"pool {pool.name!r}: {message}") for message in revisions.warnings]
-    shapes = pod_shapes(pool, revisions.fleets, revisions.sources)
+    shapes = pod_shapes(pool, revisions.fleets, revision_sources(pool, revisions.fleets))
     units = fleet_units(pool, allocation, shapes)
     network_objects = endpoints_configmaps(pool, allocation) + firewall_objects(pool, allocation)
     network_objects += _security_objects(pool)
@@ -208,6 +214,8 @@ def _capacity_hint(resource: str) -> str:
         return "a Static port fits once per node: lower replicas or add nodes"
     if resource.startswith(("nodes matching", "schedulable nodes")):
         return "label more nodes in pool.yaml, or change the fleet's nodeSelector"
+    if resource.startswith(TAINTS_RESOURCE):
+        return "add a toleration for the taint to the fleet's template, or untaint nodes in pool.yaml"
     return f"lower replicas, lower the Pods' {resource} requests, or add nodes or {resource} capacity"
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from ..allocation.lock import LockedFleet, ParsedLock, template_json
 from ..allocation.rollout import Current, FleetRevisions, fleet_revisions
 from ..allocation.spec import Allocation
-from ..fleetfiles.rules import FleetSource, PoolSource, revision_source
+from ..fleetfiles.rules import FleetSource, PoolSource, revision_source, with_template
 from ..manifests.render import template_hash
 from .rollout import fleet_waves
 
@@ -27,31 +27,38 @@ MSG_LOST = "fleet {fleet!r}: {servers}; they take the fleet's current template"
 
 @dataclass(frozen=True, slots=True)
 class PoolRevisions:
-    """Each fleet's revisions after this render, the fleet as each revision renders it, and what was wrong
-    with the lock (said as warnings at the lock)."""
+    """Each fleet's revisions after this render, and what was wrong with the lock (said as warnings at it)."""
 
     fleets: Mapping[str, FleetRevisions]
-    sources: Mapping[tuple[str, str], FleetSource]  # (fleet, revision) -> the fleet with that revision's template
     warnings: tuple[str, ...]
 
 
 def current_revision(
     pool: PoolSource, fleet: FleetSource, locked: LockedFleet | None, version: str
-) -> tuple[Current, dict[str, FleetSource], list[str]]:
-    """The fleet as its file says now; the source of every revision the lock keeps, by its name today; and a
-    warning per kept template that cannot be rendered."""
+) -> tuple[Current, list[str]]:
+    """The fleet as its file says now, with the name today of every revision the lock keeps; and a warning per
+    kept template that cannot be rendered."""
     text = template_json(fleet.model.spec.template)
-    revision = template_hash(pool, fleet)
-    sources, renamed, warnings = {revision: fleet}, {}, []
+    renamed, warnings = {}, []
     for old, kept in sorted((locked.templates if locked else {}).items()):
         source = fleet if kept == text else revision_source(fleet, json.loads(kept), version)
         if source is None:
             warnings.append(MSG_UNRENDERABLE.format(fleet=fleet.name, revision=old))
-            continue
-        renamed[old] = template_hash(pool, source)
-        sources[renamed[old]] = source
+        else:
+            renamed[old] = template_hash(pool, source)
     waves = fleet_waves(fleet)
-    return Current(revision, text, waves.size if waves else None, renamed), sources, warnings
+    return Current(template_hash(pool, fleet), text, waves.size if waves else None, renamed), warnings
+
+
+def revision_sources(pool: PoolSource, fleets: Mapping[str, FleetRevisions]) -> dict[tuple[str, str], FleetSource]:
+    """(fleet, revision) -> the fleet with that revision's template, for every revision its servers run."""
+    sources = {}
+    for fleet in pool.fleets:
+        revisions = fleets[fleet.name]
+        for revision in sorted({revisions.target, *revisions.behind.values()}):
+            template = json.loads(revisions.templates[revision])
+            sources[fleet.name, revision] = fleet if revision == revisions.target else with_template(fleet, template)
+    return sources
 
 
 def pool_revisions(pool: PoolSource, allocation: Allocation, previous: ParsedLock, version: str) -> PoolRevisions:
@@ -63,12 +70,10 @@ def pool_revisions(pool: PoolSource, allocation: Allocation, previous: ParsedLoc
     for (fleet_name, ordinal), entry in previous.entries.items():
         if fleet_name in entries:
             entries[fleet_name][ordinal] = entry
-    fleets, sources, warnings = {}, {}, []
+    fleets, warnings = {}, []
     for fleet in pool.fleets:
         locked = previous.fleets.get(fleet.name)
-        current, known, found = current_revision(pool, fleet, locked, version)
-        revisions, lost = fleet_revisions(fleet.name, current, locked, entries[fleet.name], placed[fleet.name])
-        fleets[fleet.name] = revisions
-        sources.update({(fleet.name, revision): known[revision] for revision in revisions.templates})
+        current, found = current_revision(pool, fleet, locked, version)
+        fleets[fleet.name], lost = fleet_revisions(fleet.name, current, locked, entries[fleet.name], placed[fleet.name])
         warnings += found + ([MSG_LOST.format(fleet=fleet.name, servers="; ".join(lost))] if lost else [])
-    return PoolRevisions(fleets, sources, tuple(warnings))
+    return PoolRevisions(fleets, tuple(warnings))

@@ -1,0 +1,143 @@
+"""Commands that hold the repository against the live cluster: status (its Pods) and probe (its endpoints)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from ..cluster.kubectl import STDIN
+from ..cluster.pods import read_pods
+from ..cluster.readiness import read_node_readiness
+from ..live import probe as dial
+from ..live.desired import desired_servers, fleets_of
+from ..live.report import probe_json, probe_table, status_json, status_markdown, status_table
+from ..live.status import live_status
+from .options import (
+    fleet_option,
+    fleets_option,
+    known_or_usage_error,
+    kubernetes_version_option,
+    pool_option,
+    settings_for,
+)
+from .report import ExitCode, print_diagnostics
+from .repository import compiled_or_exit
+
+STATUS_FORMATS = {"table": status_table, "json": status_json, "markdown": status_markdown}
+PROBE_FORMATS = {"table": probe_table, "json": probe_json}
+
+
+@click.command()
+@fleets_option
+@pool_option
+@fleet_option
+@kubernetes_version_option
+@click.option(
+    "--pods",
+    "pods_source",
+    required=True,
+    metavar="FILE|-",
+    help="What `kubectl get pods -A -o json` prints (JSON or YAML); - reads it from stdin.",
+)
+@click.option(
+    "--nodes",
+    "nodes_source",
+    metavar="FILE|-",
+    help="What `kubectl get nodes -o json` prints: a server whose node is absent or not Ready is node-gone.",
+)
+@click.option("--format", "output_format", type=click.Choice(list(STATUS_FORMATS)), default="table", show_default=True)
+def status(
+    fleets: Path,
+    pools: tuple[str, ...],
+    fleet_names: tuple[str, ...],
+    kubernetes_version: str,
+    pods_source: str,
+    nodes_source: str | None,
+    output_format: str,
+) -> None:
+    """Each server's live state (missing, node-gone, wrong-node, outdated, failed, pending, not-ready, ok)
+    and the orphaned Pods; exit 1 unless every server is ok and nothing is orphaned."""
+    if pods_source == STDIN and nodes_source == STDIN:
+        raise click.BadParameter("--pods and --nodes cannot both read stdin", param_hint="--nodes")
+    settings = settings_for(fleets, pools, kubernetes_version)
+    pods, problems = read_pods(pods_source, sys.stdin)
+    nodes = None
+    if nodes_source is not None:
+        nodes, more = read_node_readiness(nodes_source, sys.stdin)
+        problems += more
+    if print_diagnostics(problems) is ExitCode.FAILED:
+        sys.exit(ExitCode.FAILED)
+    compiled = compiled_or_exit(settings)
+    known_or_usage_error(fleet_names, fleets_of(compiled), "--fleet")
+    pool_names = [pool.name for pool in compiled.pools]
+    found = live_status(desired_servers(compiled, fleet_names), pods, nodes, pool_names, fleet_names)
+    click.echo(STATUS_FORMATS[output_format](found), nl=False)
+    sys.exit(ExitCode.OK if found.all_ok else ExitCode.FAILED)
+
+
+@click.command()
+@fleets_option
+@pool_option
+@fleet_option
+@kubernetes_version_option
+@click.option("--port", "port_names", multiple=True, help="Only the port of this name (repeatable).")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=dial.DEFAULT_TIMEOUT,
+    show_default=True,
+    help="Seconds to wait for each endpoint's answer.",
+)
+@click.option(
+    "--concurrency",
+    type=click.IntRange(min=1),
+    default=dial.DEFAULT_CONCURRENCY,
+    show_default=True,
+    help="Endpoints dialled at once; lowered to what the open-file limit (ulimit -n) allows.",
+)
+@click.option("--payload", help=f"What a UDP probe sends, as text [default: {dial.DEFAULT_PAYLOAD.decode()!r}].")
+@click.option("--payload-hex", metavar="HEX", help="What a UDP probe sends, in hex (a game's query packet).")
+@click.option("--format", "output_format", type=click.Choice(list(PROBE_FORMATS)), default="table", show_default=True)
+def probe(
+    fleets: Path,
+    pools: tuple[str, ...],
+    fleet_names: tuple[str, ...],
+    kubernetes_version: str,
+    port_names: tuple[str, ...],
+    timeout: float,
+    concurrency: int,
+    payload: str | None,
+    payload_hex: str | None,
+    output_format: str,
+) -> None:
+    """Dial every endpoint `endpoints` lists (TCP: connect; UDP: send the payload, wait for any reply):
+    reachable, refused, timeout or unreachable; exit 1 unless all are reachable."""
+    datagram = _payload(payload, payload_hex)
+    compiled = compiled_or_exit(settings_for(fleets, pools, kubernetes_version))
+    known_or_usage_error(fleet_names, fleets_of(compiled), "--fleet")
+    known_or_usage_error(port_names, {port for _, _, port in dial.port_protocols(compiled)}, "--port")
+    allowed = dial.concurrency_limit(concurrency)
+    if allowed < concurrency:
+        click.echo(
+            f"fleetgen: --concurrency {concurrency} lowered to {allowed} by the open-file limit (ulimit -n)", err=True
+        )
+    results = dial.probe(dial.probe_endpoints(compiled, fleet_names, port_names), timeout, allowed, datagram)
+    click.echo(PROBE_FORMATS[output_format](results), nl=False)
+    reachable = all(result.result is dial.Result.REACHABLE for result in results)
+    sys.exit(ExitCode.OK if reachable else ExitCode.FAILED)
+
+
+def _payload(text: str | None, hex_text: str | None) -> bytes:
+    """The UDP payload the options ask for; both, or hex that is not hex, is a usage error."""
+    if text is not None and hex_text is not None:
+        raise click.BadParameter("give --payload or --payload-hex, not both", param_hint="--payload-hex")
+    if hex_text is not None:
+        try:
+            return bytes.fromhex(hex_text)
+        except ValueError:
+            raise click.BadParameter(
+                f"{hex_text!r} is not hex (pairs of 0-9, a-f)", param_hint="--payload-hex"
+            ) from None
+    return dial.DEFAULT_PAYLOAD if text is None else text.encode("utf-8")
