@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import re
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import kubernetes_validate
 import pytest
 import yaml
 from click.testing import CliRunner
-from test_render import snapshot_of
+from test_render import documents, snapshot_of
+from test_status import pod_list, served, the_pod, waiting, write
 from test_validate import assert_printed, edited, printed
 
 from generator.cli import cli
@@ -475,3 +477,67 @@ def test_max_unavailable_as_a_count_or_a_percentage_rounded_down_at_least_one(
     assert code == 0, stderr
     assert on_new_image(repo) == servers(range(wave))
     assert f"({setting})" in run("rollout", "status")[1]
+
+
+# --- rollout next --pods: the gate on live health ---------------------------------------------------------
+
+
+def live(repo: Path, *changes: tuple[str, Callable[[dict], None]]) -> str:
+    """What `kubectl get pods -A -o json` prints for the rendered Pods, running, but for `changes`; its path."""
+    pods = [served(doc) for doc in documents(repo / "rendered") if doc["kind"] == "Pod"]
+    for name, change in changes:
+        change(the_pod(pods, name))
+    return write(repo / "pods.json", pod_list(pods))
+
+
+IMAGE_PULL = waiting("ImagePullBackOff", 'Back-off pulling image "example.com/arena:2.0"')
+
+
+def test_rollout_next_with_pods_refuses_when_a_wave_server_cannot_pull_its_image(repo: Path) -> None:
+    bump(repo)
+    run("render")
+    pods = live(repo, ("arena-1", IMAGE_PULL))
+    before = snapshot_of(repo)
+    result = CliRunner().invoke(cli, ["rollout", "next", "--pods", pods])
+    assert result.exit_code == 1
+    assert_printed(
+        result,
+        pods,
+        "pool-a/arena: 1 of the 3 servers already on the target revision are not ok: arena-1 failed "
+        '(ImagePullBackOff: Back-off pulling image "example.com/arena:2.0" (container server))',
+        "the next wave waits until they are ok",
+    )
+    assert "fleetgen rollout undo pool-a/arena" in result.stderr and "nothing was written" in result.stderr
+    assert snapshot_of(repo) == before
+    code, _, stderr = run("rollout", "next", "--pods", live(repo))
+    assert code == 0, stderr
+    assert on_new_image(repo) == servers(range(6))
+
+
+def test_the_gate_names_wave_servers_the_cluster_has_not_updated_and_ignores_the_others(repo: Path) -> None:
+    bump(repo)
+    run("render")
+    old_pod = {"arena-2": images(repo)["arena-3"]}
+
+    def not_synced(pod: dict) -> None:
+        pod["spec"]["containers"][0]["image"] = old_pod["arena-2"]
+
+    crashing = waiting("CrashLoopBackOff", "back-off 5m0s restarting failed container=server", "Running", 7)
+    result = CliRunner().invoke(
+        cli, ["rollout", "next", "--pods", live(repo, ("arena-2", not_synced), ("arena-8", crashing))]
+    )
+    assert result.exit_code == 1
+    (found,) = printed(result.stderr)
+    assert "1 of the 3 servers already on the target revision are not ok: arena-2 outdated" in found.message
+    assert "arena-8" not in result.stderr  # not on the target yet: the rollout is what will replace it
+    assert run("rollout", "next", "--pods", live(repo, ("arena-8", crashing)))[0] == 0
+
+
+def test_the_gate_reads_the_pods_before_anything_and_a_bad_list_writes_nothing(repo: Path) -> None:
+    bump(repo)
+    run("render")
+    (repo / "pods.json").write_text('{"kind": "PodList", "items": [{"kind": "Pod"}]}')
+    before = snapshot_of(repo)
+    code, _, stderr = run("rollout", "next", "--pods", "pods.json")
+    assert code == 1 and "pods.json" in stderr and "nothing was written" in stderr
+    assert snapshot_of(repo) == before

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from functools import partial
 from pathlib import Path
@@ -9,15 +10,17 @@ from typing import Any
 
 import click
 
+from ..cluster.pods import read_pods
 from ..diagnostics import Diagnostic
 from ..edits import edit
 from ..edits.rollout import propose_locks, propose_undo
 from ..fleetfiles.rules import Validated
+from ..live.gate import wave_gate
 from ..settings import Settings
 from ..tree import repository
-from ..tree.rollout import fleet_rollouts, next_waves, undo_rollout
+from ..tree.rollout import LockEdits, fleet_rollouts, next_waves, undo_rollout
 from .edits import edit_options, finish_edit
-from .options import fleets_option, kubernetes_version_option, pool_and_name, settings_for
+from .options import fleets_option, kubernetes_version_option, pods_option, pool_and_name, settings_for
 from .report import ExitCode, print_diagnostics
 
 NOTHING_LEFT = "nothing left to roll out: every server of every fleet runs its target; nothing was written"
@@ -63,10 +66,12 @@ def status(targets: tuple[str, ...], fleets: Path, kubernetes_version: str) -> N
 
 @rollout.command("next")
 @click.argument("targets", nargs=-1, metavar="[POOL/FLEET]...")
+@pods_option(required=False, purpose="Refuse unless every server already on the target revision is ok.")
 @edit_options
-def next_command(ctx: click.Context, targets: tuple[str, ...], **options: Any) -> None:
+def next_command(ctx: click.Context, targets: tuple[str, ...], pods_source: str | None, **options: Any) -> None:
     """Put the next wave of each fleet (of every fleet with servers left, when none is named) on its target
-    revision in the lock, then render and print the plan. Nothing is written when nothing is left."""
+    revision in the lock, then render and print the plan. Nothing is written when nothing is left, or when
+    --pods shows a server already on the target that is not ok."""
     settings = settings_for(options["fleets"], (), options["kubernetes_version"], options["out"])
     edits = _or_exit(next_waves(_validated_or_exit(settings, True), _targets(targets)), True)
     if print_diagnostics(edits.problems, writes=True) is ExitCode.FAILED:
@@ -76,9 +81,25 @@ def next_command(ctx: click.Context, targets: tuple[str, ...], **options: Any) -
             click.echo(line)
         click.echo(NOTHING_LEFT if not targets else "nothing was written")
         return
+    if pods_source is not None:
+        _gate_or_exit(settings, edits, pods_source)
     propose = partial(propose_locks, root=settings.fleets, locks=edits.locks, summary="the next wave")
     checked = edit.prepare_pools(settings, tuple(sorted(edits.locks)), propose)
     finish_edit(ctx, checked, settings, options["no_render"], list(edits.report))
+
+
+def _gate_or_exit(settings: Settings, edits: LockEdits, pods_source: str) -> None:
+    """Exit 1, having named them, when a server already on its fleet's target is not ok in the live Pods."""
+    pods, problems = read_pods(pods_source, sys.stdin)
+    if print_diagnostics(problems, writes=True) is ExitCode.FAILED:
+        sys.exit(ExitCode.FAILED)
+    pools = tuple(sorted({pool for pool, _ in edits.on_target}))
+    outcome = repository.compile_repository(dataclasses.replace(settings, pools=pools))
+    if outcome.compiled is None:  # the edit's own check prints the warnings, once
+        print_diagnostics(outcome.diagnostics, writes=True)
+        sys.exit(ExitCode.FAILED)
+    if print_diagnostics(wave_gate(outcome.compiled, pods, edits.on_target, pods_source), True) is ExitCode.FAILED:
+        sys.exit(ExitCode.FAILED)
 
 
 @rollout.command()
