@@ -15,54 +15,44 @@ import yaml
 from click.testing import CliRunner
 from test_render import documents, snapshot_of
 from test_status import pod_list, served, the_pod, waiting, write
-from test_validate import assert_printed, edited, printed
+from test_validate import FLEET as BASE_FLEET
+from test_validate import IMAGE, Printed, assert_printed, edited, printed
+from test_validate import POOL as BASE_POOL
 
 from generator.cli import cli
 from generator.kube import api as kube
 
-POOL = """\
-apiVersion: fleetgen.dev/v1alpha1
-kind: NodePool
-metadata:
-  name: pool-a
-spec:
-  namespace: games
-  nodes:
-    - name: node-1
-      address: 203.0.113.1
-      capacity: {pods: 6}
-    - name: node-2
-      address: 203.0.113.2
-      capacity: {pods: 6}
-"""
-
-# fleet.yaml: maxUnavailable's value is at 8:29, the template key at 12:3.
-FLEET = """\
-# The arena fleet: ten matches.
-apiVersion: fleetgen.dev/v1alpha1
-kind: Fleet
-metadata:
-  name: arena
-spec:
-  replicas: 10
-  rollout: {maxUnavailable: 3}   # three matches at a time
-  ports:
-    - name: game
-      containerPort: 7777
-  template:
-    metadata:
-      labels: {game: arena}
-    spec:
-      containers:
-        - name: server
-          # the build players are on
-          image: example.com/arena:1.0   # bumped by the release bot
-          args: ["--tickrate=64"]
-"""
+# Two nodes of six Pods each: the fleet's ten servers fill both.
+POOL = edited(
+    BASE_POOL,
+    '      capacity: {pods: 110, cpu: "16", memory: 64Gi}\n',
+    "      capacity: {pods: 6}\n    - name: node-2\n      address: 203.0.113.2\n      labels: {tier: premium}\n"
+    "      capacity: {pods: 6}\n",
+)
+# Ten servers, three a wave, and comments where a release bot and its reviewers leave them.
+FLEET = "# The arena fleet: ten matches.\n" + edited(
+    edited(
+        BASE_FLEET, "  replicas: 2\n", "  replicas: 10\n  rollout: {maxUnavailable: 3}   # three matches at a time\n"
+    ),
+    IMAGE,
+    "          # the build players are on\n"
+    "          image: example.com/arena:1.0   # bumped by the release bot\n"
+    '          args: ["--tickrate=64"]',
+)
 OLD_IMAGE = "example.com/arena:1.0"
 NEW_IMAGE = "example.com/arena:2.0"
 FLEET_FILE = "fleets/pool-a/fleet.yaml"
 LOCK_FILE = "fleets/pool-a/allocations.lock"
+
+
+def place(text: str, found: str) -> str:
+    """`fleet.yaml:line:column` of the first `found` in `text`."""
+    head = text[: text.index(found)]
+    return f"{FLEET_FILE}:{head.count(chr(10)) + 1}:{len(head) - head.rfind(chr(10))}"
+
+
+MAX_UNAVAILABLE = place(FLEET, "3}   # three matches")  # where a diagnostic of maxUnavailable points
+TEMPLATE_KEY = place(FLEET, "template:")
 
 
 def run(*args: str) -> tuple[int, str, str]:
@@ -83,6 +73,19 @@ def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     code, _, stderr = run("render")
     assert code == 0, stderr
     return tmp_path
+
+
+def refused(repo: Path, args: list[str], where: str, message: str, hint: str | None = None) -> Printed:
+    """The command exits 1 with the error `message` at `where`, says nothing was written, and changes no file."""
+    before = snapshot_of(repo)
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    found = assert_printed(result, where, message, hint)
+    assert [d.place for d in printed(result.stderr) if d.severity == "error"] == [found.place]
+    assert "nothing was written" in result.stderr
+    assert snapshot_of(repo) == before
+    return found
 
 
 def change_fleet(repo: Path, old: str, new: str) -> None:
@@ -229,17 +232,13 @@ def test_rollout_next_changes_only_the_lock_and_the_wave_s_pods(repo: Path) -> N
 
 def test_rollout_next_refuses_a_template_change_not_rendered_yet_and_writes_nothing(repo: Path) -> None:
     bump(repo)
-    before = snapshot_of(repo)
-    code, _, stderr = run("rollout", "next", "pool-a/arena")
-    assert code == 1
-    assert_printed(
-        CliRunner().invoke(cli, ["rollout", "next", "pool-a/arena"]),
-        f"{FLEET_FILE}:12:3",
+    refused(
+        repo,
+        ["rollout", "next", "pool-a/arena"],
+        TEMPLATE_KEY,
         "pool-a/arena: its template changed since the last render; `fleetgen render` starts the rollout's first wave",
         "run `fleetgen render` first",
     )
-    assert "nothing was written" in stderr
-    assert snapshot_of(repo) == before
 
 
 def test_rollout_next_of_a_fleet_that_does_not_exist_says_which_do(repo: Path) -> None:
@@ -362,11 +361,7 @@ def test_undo_after_the_last_wave_and_not_twice(repo: Path) -> None:
     assert code == 0
     assert "10 servers restart" in stdout
     assert pod_texts(repo) == original and (repo / FLEET_FILE).read_text() == FLEET
-    before = snapshot_of(repo)
-    result = CliRunner().invoke(cli, ["rollout", "undo", "pool-a/arena"])
-    assert result.exit_code == 1
-    assert_printed(result, f"{FLEET_FILE}:12:3", "pool-a/arena: there is no previous revision to go back to")
-    assert snapshot_of(repo) == before
+    refused(repo, ["rollout", "undo", "pool-a/arena"], TEMPLATE_KEY, "there is no previous revision to go back to")
 
 
 def test_undo_takes_back_added_and_removed_keys_and_a_longer_list_keeping_the_comments(repo: Path) -> None:
@@ -387,11 +382,7 @@ def test_undo_refuses_while_the_template_is_not_rendered(repo: Path) -> None:
     bump(repo)
     run("render")
     bump(repo, "example.com/arena:3.0")
-    before = snapshot_of(repo)
-    result = CliRunner().invoke(cli, ["rollout", "undo", "pool-a/arena"])
-    assert result.exit_code == 1
-    assert_printed(result, f"{FLEET_FILE}:12:3", "its template changed since the last render")
-    assert snapshot_of(repo) == before
+    refused(repo, ["rollout", "undo", "pool-a/arena"], TEMPLATE_KEY, "its template changed since the last render")
 
 
 # --- rollout status -----------------------------------------------------------------------------------------
@@ -443,15 +434,9 @@ def test_a_bad_max_unavailable_is_an_error_at_its_line_and_nothing_is_written(
     repo: Path, value: str, message: str
 ) -> None:
     change_fleet(repo, "rollout: {maxUnavailable: 3}", f"rollout: {{maxUnavailable: {value}}}")
-    before = snapshot_of(repo)
-    result = CliRunner().invoke(cli, ["render"])
-    assert result.exit_code == 1
-    found = assert_printed(result, f"{FLEET_FILE}:8:29", message)
+    found = refused(repo, ["render"], MAX_UNAVAILABLE, message)
     if "expected" not in message:
         assert 'write a count of at least 1 (maxUnavailable: 3) or a percentage from 1% to 100% ("25%")' in found.hint
-    assert [d.place for d in printed(result.stderr)] == [found.place]
-    assert "Traceback" not in result.output
-    assert snapshot_of(repo) == before
 
 
 @pytest.mark.parametrize(
@@ -497,18 +482,14 @@ def test_rollout_next_with_pods_refuses_when_a_wave_server_cannot_pull_its_image
     bump(repo)
     run("render")
     pods = live(repo, ("arena-1", IMAGE_PULL))
-    before = snapshot_of(repo)
-    result = CliRunner().invoke(cli, ["rollout", "next", "--pods", pods])
-    assert result.exit_code == 1
-    assert_printed(
-        result,
+    refused(
+        repo,
+        ["rollout", "next", "--pods", pods],
         pods,
         "pool-a/arena: 1 of the 3 servers already on the target revision are not ok: arena-1 failed "
         '(ImagePullBackOff: Back-off pulling image "example.com/arena:2.0" (container server))',
-        "the next wave waits until they are ok",
+        "or go back with `fleetgen rollout undo pool-a/arena`",
     )
-    assert "fleetgen rollout undo pool-a/arena" in result.stderr and "nothing was written" in result.stderr
-    assert snapshot_of(repo) == before
     code, _, stderr = run("rollout", "next", "--pods", live(repo))
     assert code == 0, stderr
     assert on_new_image(repo) == servers(range(6))
