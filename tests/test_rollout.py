@@ -20,6 +20,7 @@ from test_validate import IMAGE, Printed, assert_printed, edited, printed
 from test_validate import POOL as BASE_POOL
 
 from generator.cli import cli
+from generator.edits import yaml_text
 from generator.kube import api as kube
 
 # Two nodes of six Pods each: the fleet's ten servers fill both.
@@ -522,3 +523,73 @@ def test_the_gate_reads_the_pods_before_anything_and_a_bad_list_writes_nothing(r
     code, _, stderr = run("rollout", "next", "--pods", "pods.json")
     assert code == 1 and "pods.json" in stderr and "nothing was written" in stderr
     assert snapshot_of(repo) == before
+
+
+# --- Undo's text surgery: only what differs changes -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "expected"),
+    [
+        pytest.param(
+            "t:\n  c:\n    - name: s   # main\n      image: a:1   # bot\n",
+            {"c": [{"name": "s", "image": "a:2"}]},
+            "t:\n  c:\n    - name: s   # main\n      image: a:2   # bot\n",
+            id="a-scalar",
+        ),
+        pytest.param(
+            "t:\n  a: 1   # one\n  b: 2\n  # about c\n  c: 3\n",
+            {"a": 1, "c": 3, "d": [4]},
+            "t:\n  a: 1   # one\n  # about c\n  c: 3\n  d: [4]\n",
+            id="block-keys-cut-and-added",
+        ),
+        pytest.param(
+            "t:\n  args:\n    - --a   # first\n    - --b\n  x: 1\n",
+            {"args": ["--a", "--b", "--c"], "x": 1},
+            "t:\n  args:\n    - --a\n    - --b\n    - --c\n  x: 1\n",
+            id="a-longer-block-list-as-a-block",
+        ),
+        pytest.param(
+            "t: {a: 1, b: 2, c: 3}  # flow\n",
+            {"b": 2, "c": 4, "e": "x y"},
+            "t: {b: 2, c: 4, e: x y}  # flow\n",
+            id="flow-entries",
+        ),
+        pytest.param(
+            "t:\n  - name: s\n    env: [{name: A, value: '1'}]\n    image: a:1\n",
+            [{"image": "a:1"}],
+            "t:\n  - image: a:1\n",
+            id="keys-beside-a-dash",
+        ),
+        pytest.param(
+            "t:\r\n  c:\r\n    x: 1\r\n  d: 2\r\n",
+            {"c": {"w": {"z": True}}, "d": "2"},
+            't:\r\n  c:\r\n    w:\r\n      z: true\r\n  d: "2"\r\n',
+            id="crlf-and-types",
+        ),
+        pytest.param(
+            "t:\n  c:\n    x: 1\n  d: 2\n",
+            {"c": [1, 2], "d": 2},
+            "t:\n  c:\n    - 1\n    - 2\n  d: 2\n",
+            id="a-block-mapping-becomes-a-block-list",
+        ),
+    ],
+)
+def test_reconciled_changes_only_what_differs(before: str, after: object, expected: str) -> None:
+    root = yaml.compose(before, Loader=yaml.CSafeLoader)
+    text = yaml_text.reconciled(before, root, "t", yaml.safe_load(before)["t"], after)
+    assert text == expected
+    assert yaml.safe_load(text) == {"t": after}
+
+
+def test_undo_of_a_template_that_uses_an_alias_rewrites_it_whole_and_right(repo: Path) -> None:
+    """An image anchored and reused in args: changing the anchor in place would change both places."""
+    change_fleet(repo, "image: example.com/arena:1.0   # bumped", "image: &build example.com/arena:2.0   # bumped")
+    change_fleet(repo, 'args: ["--tickrate=64"]', "args: [*build]")
+    run("render")
+    code, _, stderr = run("rollout", "undo", "pool-a/arena")
+    assert code == 0, stderr
+    text = (repo / FLEET_FILE).read_text()
+    assert yaml.safe_load(text) == yaml.safe_load(FLEET)
+    assert "&build" not in text and text.startswith(FLEET.split("  template:")[0])
+    assert on_new_image(repo) == []
