@@ -365,16 +365,22 @@ def test_undo_after_the_last_wave_and_not_twice(repo: Path) -> None:
     refused(repo, ["rollout", "undo", "pool-a/arena"], TEMPLATE_KEY, "there is no previous revision to go back to")
 
 
-def test_undo_takes_back_added_and_removed_keys_and_a_longer_list_keeping_the_comments(repo: Path) -> None:
-    change_fleet(
-        repo, 'args: ["--tickrate=64"]', 'args: ["--tickrate=128", "--ranked"]\n          env: [{name: MODE, value: x}]'
-    )
-    change_fleet(repo, "    metadata:\n      labels: {game: arena}\n", "")
+def render_and_undo(repo: Path) -> str:
+    """Render the fleet file as edited, undo: the fleet file's text, which reads as FLEET again."""
     run("render")
     code, _, stderr = run("rollout", "undo", "pool-a/arena")
     assert code == 0, stderr
     text = (repo / FLEET_FILE).read_text()
     assert yaml.safe_load(text) == yaml.safe_load(FLEET)
+    return text
+
+
+def test_undo_takes_back_added_and_removed_keys_and_a_longer_list_keeping_the_comments(repo: Path) -> None:
+    change_fleet(
+        repo, 'args: ["--tickrate=64"]', 'args: ["--tickrate=128", "--ranked"]\n          env: [{name: MODE, value: x}]'
+    )
+    change_fleet(repo, "    metadata:\n      labels: {game: arena}\n", "")
+    text = render_and_undo(repo)
     assert "# the build players are on" in text and "# bumped by the release bot" in text
     assert text.startswith("# The arena fleet: ten matches.\n")
 
@@ -586,10 +592,6 @@ def test_undo_of_a_template_that_uses_an_alias_rewrites_it_whole_and_right(repo:
     """An image anchored and reused in args: changing the anchor in place would change both places."""
     change_fleet(repo, "image: example.com/arena:1.0   # bumped", "image: &build example.com/arena:2.0   # bumped")
     change_fleet(repo, 'args: ["--tickrate=64"]', "args: [*build]")
-    run("render")
-    code, _, stderr = run("rollout", "undo", "pool-a/arena")
-    assert code == 0, stderr
-    text = (repo / FLEET_FILE).read_text()
-    assert yaml.safe_load(text) == yaml.safe_load(FLEET)
+    text = render_and_undo(repo)
     assert "&build" not in text and text.startswith(FLEET.split("  template:")[0])
     assert on_new_image(repo) == []
