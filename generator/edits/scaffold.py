@@ -23,11 +23,13 @@ TEMPLATES: dict[str, str] = {
     ".gitattributes": "gitattributes",
     ".gitignore": "gitignore",
     ".github/workflows/fleet-check.yml": "fleet-check.yml",
+    ".github/workflows/rollout.yml": "rollout.yml",
     "fleets/gitops.yaml": "gitops.yaml",
     "fleets/example/pool.yaml": "pool.yaml",
     "fleets/example/arena.yaml": "arena.yaml",
 }
 WORKFLOW = ".github/workflows/fleet-check.yml"
+ROLLOUT_WORKFLOW = ".github/workflows/rollout.yml"
 SCHEMA = "fleets/fleetgen.schema.json"
 DEFAULT_NAME = "fleets"
 _NOT_IN_LABEL = re.compile(r"[^a-z0-9-]+")
