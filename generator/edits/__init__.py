@@ -6,6 +6,6 @@ Leaves: proposed file texts, checked by compiling the repository with them, then
 Must not import: cli.
 
 Modules: `edit` (propose, check and write an edit), `yaml_text` (text surgery at exact spans), `agones`
-(Agones Fleets and GameServers -> fleet files), `scaffold` (`fleetgen init`). Node sync and rollout
-commands, which write fleet files or locks, go here too.
+(Agones Fleets and GameServers -> fleet files), `scaffold` (`fleetgen init`), `rollout` (`rollout next` and
+`undo`: locks, and the template undo restores). Node sync, which writes fleet files, goes here too.
 """
