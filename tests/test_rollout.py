@@ -595,3 +595,20 @@ def test_undo_of_a_template_that_uses_an_alias_rewrites_it_whole_and_right(repo:
     text = render_and_undo(repo)
     assert "&build" not in text and text.startswith(FLEET.split("  template:")[0])
     assert on_new_image(repo) == []
+
+
+def test_status_holds_each_server_to_the_revision_it_runs_mid_rollout(repo: Path) -> None:
+    bump(repo)
+    run("render")
+    code, stdout, _ = run("status", "--pods", live(repo))
+    assert code == 0 and stdout.endswith("10 servers: 10 ok; 0 orphans\n")
+
+    def updated_too_early(pod: dict) -> None:
+        pod["spec"]["containers"][0]["image"] = NEW_IMAGE
+
+    code, stdout, _ = run("status", "--pods", live(repo, ("arena-5", updated_too_early)))
+    assert code == 1
+    assert re.search(
+        r"arena-5 +node-\d +outdated +.*container server runs example.com/arena:2.0, rendered example.com/arena:1.0",
+        stdout,
+    )
