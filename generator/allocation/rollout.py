@@ -89,12 +89,13 @@ def fleet_revisions(
         waiting = sorted(ordinal for ordinal, revision in revisions.items() if revision != current.revision)
         revisions.update(dict.fromkeys(waiting[: current.wave_size], current.revision))
     behind = {ordinal: revision for ordinal, revision in revisions.items() if revision != current.revision}
-    previous = _previous(locked, entries, renamed) if changed else renamed.get(locked.previous, "") if locked else ""
+    if changed:
+        previous, wave = _previous(locked, entries, renamed), 1
+    else:
+        previous, wave = (renamed.get(locked.previous, ""), locked.wave) if locked else ("", 0)
+    previous = "" if previous == current.revision else previous  # undo would change nothing
     known = {new: locked.templates[old] for old, new in renamed.items()} if locked else {}
-    known[current.revision] = current.template
-    previous = "" if previous == current.revision else previous
-    wave = 1 if changed else locked.wave if locked else 0
-    templates = _templates(known, current.revision, previous, behind)
+    templates = _templates({**known, current.revision: current.template}, current.revision, previous, behind)
     return FleetRevisions(fleet, current.revision, wave, previous, behind, templates), lost
 
 
@@ -120,12 +121,6 @@ def _templates(known: Mapping[str, str], target: str, previous: str, behind: Map
 
 
 # --- Lock edits: `rollout next` and `rollout undo` --------------------------------------------------------
-
-
-def waves_left(locked: LockedFleet, entries: Iterable[LockedServer], wave_size: int) -> int:
-    """How many more waves bring every server of the fleet to its target."""
-    behind = sum(1 for entry in entries if entry.fleet == locked.name and entry.revision != locked.target)
-    return -(-behind // wave_size)
 
 
 def next_wave(lock: ParsedLock, fleet: str, wave_size: int) -> tuple[ParsedLock, tuple[int, ...]]:

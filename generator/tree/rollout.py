@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from ..allocation.lock import LockedFleet, ParsedLock, lock_text, parse_lock, template_json
-from ..allocation.rollout import FleetRevisions, next_wave, undo, waves_left
+from ..allocation.rollout import FleetRevisions, next_wave, undo
 from ..allocation.spec import Server, plural
 from ..diagnostics import Diagnostic, did_you_mean, error
 from ..fleetfiles.model import wave_size
@@ -103,9 +103,7 @@ def _rollout_line(before: LockedFleet, after: FleetRevisions, counts: tuple[int,
             f"undo: every server back to {target} at once, not in waves; {restart}; the fleet file's "
             "spec.template is the one the lock kept for that revision"
         )
-    if after.target != before.target:
-        return _wave_line(after, target, restart, waves)
-    if after.wave > before.wave:
+    if after.target != before.target or after.wave > before.wave:
         return _wave_line(after, target, restart, waves)
     if behind_before and not after.behind and restarted:
         return f"the rest of the rollout at once, not in waves: the fleet has no spec.rollout; {restart}"
@@ -230,38 +228,40 @@ def next_waves(validated: Validated, targets: Sequence[tuple[str, str]]) -> Lock
     if isinstance(chosen, Diagnostic):
         return chosen
     locks: dict[str, ParsedLock] = {}
+    edited: set[str] = set()
     report, problems, on_target = [], [], {}
     for pool, fleet in chosen:
-        lock = locks.get(pool.name) or _lock(pool)
+        if pool.name not in locks:
+            locks[pool.name] = _lock(pool)
+        lock = locks[pool.name]
         locked, name = lock.fleets.get(fleet.name), f"{pool.name}/{fleet.name}"
-        behind = locked is not None and any(
-            entry.revision != locked.target for (owner, _), entry in lock.entries.items() if owner == fleet.name
-        )
-        if not (targets or behind):
+        ordinals = sorted(o for (owner, o) in lock.entries if owner == fleet.name)
+        behind = [o for o in ordinals if locked is None or lock.entries[fleet.name, o].revision != locked.target]
+        if not targets and (locked is None or not behind):
             continue
         if locked is None or locked.templates.get(locked.target) != template_json(fleet.model.spec.template):
             problems.append(
                 fleet.document.error(("spec", "template"), f"{name}: {NOT_RENDERED}", HINT_RENDER, key=True)
             )
-            continue
-        if not behind:
+        elif not behind:
             report.append(f"{name}: nothing left to roll out: every server runs {_target(locked)}")
-            continue
-        waves = fleet_waves(fleet)
-        size = waves.size if waves else fleet.model.spec.replicas
-        edited, wave = next_wave(lock, fleet.name, size)
-        locks[pool.name] = edited
-        on_target[pool.name, fleet.name] = tuple(
-            f"{fleet.name}-{ordinal}"
-            for (owner, ordinal), entry in sorted(lock.entries.items())
-            if owner == fleet.name and entry.revision == locked.target
-        )
-        left = waves_left(edited.fleets[fleet.name], edited.entries.values(), size)
-        servers = ", ".join(f"{fleet.name}-{ordinal}" for ordinal in wave)
-        after = f"{plural(left, 'more wave')} after it" if left else "the last one"
-        report.append(f"{name}: wave {locked.wave + 1} to {_target(locked)}: {servers}; {after}")
-    texts = {name: lock_text(lock.entries.values(), lock.fleets.values()) for name, lock in locks.items()}
+        else:
+            waves = fleet_waves(fleet)
+            locks[pool.name], wave = next_wave(lock, fleet.name, waves.size if waves else fleet.model.spec.replicas)
+            edited.add(pool.name)
+            on = [o for o in ordinals if lock.entries[fleet.name, o].revision == locked.target]
+            on_target[pool.name, fleet.name] = tuple(f"{fleet.name}-{o}" for o in on)
+            report.append(_next_line(name, locked, wave, len(behind) - len(wave), waves))
+    texts = {name: lock_text(locks[name].entries.values(), locks[name].fleets.values()) for name in sorted(edited)}
     return LockEdits(texts, tuple(report), tuple(problems), on_target)
+
+
+def _next_line(name: str, locked: LockedFleet, wave: tuple[int, ...], left: int, waves: Waves | None) -> str:
+    """`pool/arena: wave 2 to <revision>: arena-3, arena-4, arena-5; 2 more waves after it`."""
+    servers = ", ".join(f"{name.split('/')[1]}-{ordinal}" for ordinal in wave)
+    waves_after = -(-left // waves.size) if waves else 0
+    after = f"{plural(waves_after, 'more wave')} after it" if waves_after else "the last one"
+    return f"{name}: wave {locked.wave + 1} to {_target(locked)}: {servers}; {after}"
 
 
 def undo_rollout(validated: Validated, target: tuple[str, str]) -> tuple[str, dict, str] | Diagnostic:
