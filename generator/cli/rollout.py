@@ -6,12 +6,12 @@ import dataclasses
 import sys
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
 from ..cluster.pods import read_pods
-from ..diagnostics import Diagnostic
+from ..diagnostics import Diagnostic, has_errors
 from ..edits import edit
 from ..edits.rollout import propose_locks, propose_undo
 from ..fleetfiles.rules import Validated
@@ -23,6 +23,7 @@ from .edits import edit_options, finish_edit
 from .options import fleets_option, kubernetes_version_option, pods_option, pool_and_name, settings_for
 from .report import ExitCode, print_diagnostics
 
+T = TypeVar("T")
 NOTHING_LEFT = "nothing left to roll out: every server of every fleet runs its target; nothing was written"
 
 
@@ -35,14 +36,17 @@ def _targets(values: tuple[str, ...]) -> list[tuple[str, str]]:
     return [pool_and_name(value, "FLEET") for value in values]
 
 
-def _validated_or_exit(settings: Settings, writes: bool) -> Validated:
+def _validated_or_exit(settings: Settings, edits: bool) -> Validated:
+    """The validated fleet files; exit 1 on an error. Warnings are printed here unless the command `edits`
+    (then the render that follows the edit prints them, once)."""
     validated, _ = repository.validated_repository(settings)
-    if print_diagnostics(validated.diagnostics, writes) is ExitCode.FAILED:
+    shown = validated.diagnostics if not edits or has_errors(validated.diagnostics) else ()
+    if print_diagnostics(shown, edits) is ExitCode.FAILED:
         sys.exit(ExitCode.FAILED)
     return validated
 
 
-def _or_exit(found: Any, writes: bool) -> Any:
+def _or_exit(found: T | Diagnostic, writes: bool) -> T:
     """`found`, unless it is the diagnostic of a target that names no fleet (then exit 1)."""
     if isinstance(found, Diagnostic):
         print_diagnostics([found], writes)

@@ -52,7 +52,7 @@ class PoolOutput:
     files: dict[str, bytes]
     lock_text: str
     firewall_unused: tuple[str, ...]  # plan's lines on ports a quota opens that no server uses
-    revisions: Mapping[str, FleetRevisions] = field(default_factory=dict)  # fleet -> what the new lock says of it
+    revisions: Mapping[str, FleetRevisions]  # fleet -> what the new lock says of it
 
     @property
     def name(self) -> str:
