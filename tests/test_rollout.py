@@ -612,3 +612,11 @@ def test_status_holds_each_server_to_the_revision_it_runs_mid_rollout(repo: Path
         r"arena-5 +node-\d +outdated +.*container server runs example.com/arena:2.0, rendered example.com/arena:1.0",
         stdout,
     )
+
+
+def test_rollout_next_on_a_lock_from_before_rollouts_asks_for_a_render_first(repo: Path) -> None:
+    lock = repo / LOCK_FILE
+    lock.write_text("".join(line for line in lock.read_text().splitlines(keepends=True) if not line.startswith("@")))
+    refused(repo, ["rollout", "next", "pool-a/arena"], TEMPLATE_KEY, "the lock records no revisions of it yet")
+    code, stdout, _ = run("rollout", "status")
+    assert code == 0 and stdout.startswith("pool-a/arena: not rendered with this fleetgen yet")

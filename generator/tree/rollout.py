@@ -239,19 +239,18 @@ def next_waves(validated: Validated, targets: Sequence[tuple[str, str]]) -> Lock
         behind = [o for o in ordinals if locked is None or lock.entries[fleet.name, o].revision != locked.target]
         if not targets and (locked is None or not behind):
             continue
-        if locked is None or locked.templates.get(locked.target) != template_json(fleet.model.spec.template):
-            problems.append(
-                fleet.document.error(("spec", "template"), f"{name}: {NOT_RENDERED}", HINT_RENDER, key=True)
-            )
+        rendered = _rendered(fleet, name, locked)
+        if isinstance(rendered, Diagnostic):
+            problems.append(rendered)
         elif not behind:
-            report.append(f"{name}: nothing left to roll out: every server runs {_target(locked)}")
+            report.append(f"{name}: nothing left to roll out: every server runs {_target(rendered)}")
         else:
             waves = fleet_waves(fleet)
             locks[pool.name], wave = next_wave(lock, fleet.name, waves.size if waves else fleet.model.spec.replicas)
             edited.add(pool.name)
-            on = [o for o in ordinals if lock.entries[fleet.name, o].revision == locked.target]
+            on = [o for o in ordinals if lock.entries[fleet.name, o].revision == rendered.target]
             on_target[pool.name, fleet.name] = tuple(f"{fleet.name}-{o}" for o in on)
-            report.append(_next_line(name, locked, wave, len(behind) - len(wave), waves))
+            report.append(_next_line(name, rendered, wave, len(behind) - len(wave), waves))
     texts = {name: lock_text(locks[name].entries.values(), locks[name].fleets.values()) for name in sorted(edited)}
     return LockEdits(texts, tuple(report), tuple(problems), on_target)
 
@@ -273,9 +272,9 @@ def undo_rollout(validated: Validated, target: tuple[str, str]) -> tuple[str, di
         return chosen
     ((pool, fleet),) = chosen
     lock, name = _lock(pool), "/".join(target)
-    locked = lock.fleets.get(fleet.name)
-    if locked is None or locked.templates.get(locked.target) != template_json(fleet.model.spec.template):
-        return fleet.document.error(("spec", "template"), f"{name}: {NOT_RENDERED}", HINT_RENDER, key=True)
+    locked = _rendered(fleet, name, lock.fleets.get(fleet.name))
+    if isinstance(locked, Diagnostic):
+        return locked
     if locked.previous not in locked.templates:
         hint = "the lock keeps the revision a fleet ran before its template changed, until undo or the next change"
         message = f"{name}: there is no previous revision to go back to"
@@ -285,6 +284,18 @@ def undo_rollout(validated: Validated, target: tuple[str, str]) -> tuple[str, di
     label = revision_label(locked.previous, locked.templates[locked.previous])
     line = f"{name}: every server back to {label} at once; spec.template restored from the lock"
     return text, json.loads(locked.templates[locked.previous]), line
+
+
+def _rendered(fleet: FleetSource, name: str, locked: LockedFleet | None) -> LockedFleet | Diagnostic:
+    """The lock's fleet line, or why the lock cannot be edited for the fleet yet: it records no revisions of
+    it, or the fleet file's template is not the lock's target (the render of a template change starts its
+    rollout)."""
+    if locked is None:
+        message = f"{name}: the lock records no revisions of it yet; `fleetgen render` records them"
+        return fleet.document.error(("spec", "template"), message, "run `fleetgen render` first", key=True)
+    if locked.templates.get(locked.target) != template_json(fleet.model.spec.template):
+        return fleet.document.error(("spec", "template"), f"{name}: {NOT_RENDERED}", HINT_RENDER, key=True)
+    return locked
 
 
 def _target(locked: LockedFleet) -> str:
