@@ -18,6 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from generator.allocation.allocate import allocate, locked_servers
 from generator.allocation.lock import lock_text, parse_lock
+from generator.allocation.rollout import FleetRevisions
 from generator.allocation.spec import FleetSpec, NodeSpec, PoolSpec, PortSpec
 
 T = TypeVar("T")
@@ -78,7 +79,8 @@ def main() -> None:
     pool = build_pool(args.nodes, args.servers, args.fleets)
     print(f"{args.nodes:,} nodes, {args.servers:,} servers x {len(PORTS)} ports, {args.fleets} fleets")
     fresh = timed("allocate from scratch", lambda: allocate(pool, {}))
-    entries = timed("locked_servers", lambda: locked_servers(fresh, pool))
+    revisions = {fleet.name: FleetRevisions(fleet.name, "3f2a1b9c0d", 0, "", {}, {}) for fleet in pool.fleets}
+    entries = timed("locked_servers", lambda: locked_servers(fresh, pool, revisions))
     text = timed("lock_text", lambda: lock_text(entries))
     parsed = timed("parse_lock", lambda: parse_lock(text))
     again = timed("allocate with the previous lock", lambda: allocate(pool, parsed.entries))

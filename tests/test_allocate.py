@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from generator.allocation.allocate import allocate, locked_servers
 from generator.allocation.lock import LockedPort, LockedServer, lock_text, parse_lock
+from generator.allocation.rollout import FleetRevisions
 from generator.allocation.spec import Allocation, FleetSpec, NodeSpec, PoolSpec, PortSpec, Server
 
 DEFAULT = (("default", 7000, 8000),)
@@ -39,9 +40,17 @@ def pool(
     return PoolSpec("pool", tuple(nodes), ranges, reserved, tuple(fleets))
 
 
+REVISION = "3f2a1b9c0d"
+
+
+def one_revision(spec: PoolSpec) -> dict[str, FleetRevisions]:
+    """Every server on one template revision: the allocator never looks at it."""
+    return {fleet.name: FleetRevisions(fleet.name, REVISION, 0, "", {}, {}) for fleet in spec.fleets}
+
+
 def lock_of(allocation: Allocation, spec: PoolSpec) -> dict[tuple[str, int], LockedServer]:
     """What the next render reads: the lock text, written and parsed back."""
-    parsed = parse_lock(lock_text(locked_servers(allocation, spec)))
+    parsed = parse_lock(lock_text(locked_servers(allocation, spec, one_revision(spec))))
     assert parsed.warnings == ()
     return dict(parsed.entries)
 
@@ -500,12 +509,13 @@ def test_without_a_lock_the_order_is_fleet_then_ordinal_regardless_of_input_orde
 def test_locked_servers_record_each_ports_spec() -> None:
     ports = (GAME, PortSpec("rcon", "Static", "TCP", host_port=27015), PortSpec("m", "None"))
     spec = pool([node("a")], [fleet("arena", 1, *ports)])
-    (entry,) = locked_servers(allocate(spec, {}), spec)
+    (entry,) = locked_servers(allocate(spec, {}), spec, one_revision(spec))
     assert entry == LockedServer(
         "arena",
         0,
         "a",
         (LockedPort("game", 7000, "Dynamic", "UDP", "default"), LockedPort("rcon", 27015, "Static", "TCP", "-")),
+        REVISION,
     )
 
 
@@ -962,6 +972,7 @@ HASH_SEED_SCRIPT = """
 from generator.allocation.allocate import allocate, locked_servers
 from generator.allocation.spec import FleetSpec, NodeSpec, PoolSpec, PortSpec
 from generator.allocation.lock import lock_text
+from generator.allocation.rollout import FleetRevisions
 labels = [(("zone", z), ("tier", t), ("rack", str(i))) for i, (z, t) in enumerate([("a", "x"), ("b", "y")] * 4)]
 nodes = tuple(NodeSpec(f"node-{i}", "192.0.2.1", labels[i], pods=9) for i in range(8))
 ports = (PortSpec("game"), PortSpec("voice", "Passthrough", "TCPUDP", "voice"), PortSpec("q", protocol="TCP"))
@@ -975,7 +986,9 @@ fleets = tuple(
 )
 spec = PoolSpec("p", nodes, (("voice", 9000, 9010), ("default", 7000, 7020)), ((7003, 7005),), fleets)
 allocation = allocate(spec, {})
-print(lock_text(locked_servers(allocation, spec)), allocation.shortfalls, allocation.warnings, allocation.lock_warnings)
+revisions = {fleet.name: FleetRevisions(fleet.name, "a1", 0, "", {}, {}) for fleet in fleets}
+print(lock_text(locked_servers(allocation, spec, revisions)), allocation.shortfalls, allocation.warnings)
+print(allocation.lock_warnings)
 """
 
 

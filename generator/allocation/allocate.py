@@ -33,6 +33,7 @@ from itertools import islice
 from .keep_locked import keep_locked, lock_repairs
 from .lock import STATIC_RANGE, LockedPort, LockedServer
 from .pool_state import FleetPlan, NodeState, PoolState, book, draw_number, fleet_plan, room_for
+from .rollout import FleetRevisions
 from .shortfall import shortfall, usage_warnings
 from .spec import Allocation, Policy, PoolSpec, PortSpec, Scheduling, Server
 
@@ -70,8 +71,11 @@ def _by_ordinal(servers: Mapping[int, Server]) -> list[Server]:
     return [servers[ordinal] for ordinal in sorted(servers)]
 
 
-def locked_servers(allocation: Allocation, pool: PoolSpec) -> tuple[LockedServer, ...]:
-    """The lock entries of an allocation: each port with the spec it was allocated under.
+def locked_servers(
+    allocation: Allocation, pool: PoolSpec, revisions: Mapping[str, FleetRevisions]
+) -> tuple[LockedServer, ...]:
+    """The lock entries of an allocation: each port with the spec it was allocated under, each server with the
+    template revision it runs.
 
     Servers of a fleet repeat the same numbers on many nodes, so ports and port tuples are shared."""
     specs = {fleet.name: {port.name: port for port in fleet.ports} for fleet in pool.fleets}
@@ -85,7 +89,8 @@ def locked_servers(allocation: Allocation, pool: PoolSpec) -> tuple[LockedServer
             locked = tuples[key] = tuple(
                 _locked_port(ports, specs[server.fleet][n], server.fleet, n, number) for n, number in server.host_ports
             )
-        entries.append(LockedServer(server.fleet, server.ordinal, server.node, locked))
+        revision = revisions[server.fleet].revision(server.ordinal)
+        entries.append(LockedServer(server.fleet, server.ordinal, server.node, locked, revision))
     return tuple(entries)
 
 

@@ -1,8 +1,9 @@
 """CLI: click commands, each a thin shell that builds settings, calls a stage, prints and exits.
 
 `repository` holds the commands that compile the repository, `edits` those that write fleet files, `nodes`
-the node sync, `live` those that hold the repository against the live cluster (status, probe); `options`
-defines every shared option once, `report` prints diagnostics and knows the exit codes.
+the node sync, `live` those that hold the repository against the live cluster (status, probe), `rollout`
+the rollout group (status, next wave, undo); `options` defines every shared option once, `report` prints
+diagnostics and knows the exit codes.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import sys
 
 import click
 
-from . import edits, live, nodes, repository
+from . import edits, live, nodes, repository, rollout
 from .report import ExitCode
 
 
@@ -40,6 +41,7 @@ for _command in (
     edits.remove_node,
     edits.import_agones,
     nodes.nodes,
+    rollout.rollout,
 ):
     cli.add_command(_command)
 

@@ -19,6 +19,7 @@ from .options import (
     fleets_option,
     known_or_usage_error,
     kubernetes_version_option,
+    pods_option,
     pool_option,
     settings_for,
 )
@@ -34,13 +35,7 @@ PROBE_FORMATS = {"table": probe_table, "json": probe_json}
 @pool_option
 @fleet_option
 @kubernetes_version_option
-@click.option(
-    "--pods",
-    "pods_source",
-    required=True,
-    metavar="FILE|-",
-    help="What `kubectl get pods -A -o json` prints (JSON or YAML); - reads it from stdin.",
-)
+@pods_option(required=True)
 @click.option(
     "--nodes",
     "nodes_source",

@@ -52,6 +52,15 @@ pool_option: Decorator = click.option("--pool", "pools", multiple=True, help="On
 
 fleet_option: Decorator = click.option("--fleet", "fleet_names", multiple=True, help="Only this fleet (repeatable).")
 
+
+def pods_option(required: bool, purpose: str = "") -> Decorator:
+    """--pods FILE|-: the live Pods, as kubectl prints them."""
+    text = "What `kubectl get pods -A -o json` prints (JSON or YAML); - reads it from stdin."
+    return click.option(
+        "--pods", "pods_source", required=required, metavar="FILE|-", help=" ".join(filter(None, [text, purpose]))
+    )
+
+
 jobs_option: Decorator = click.option(
     "--jobs",
     type=click.IntRange(min=0),

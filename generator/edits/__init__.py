@@ -7,6 +7,6 @@ Must not import: cli.
 
 Modules: `edit` (propose, check and write an edit), `yaml_text` (text surgery at exact spans), `agones`
 (Agones Fleets and GameServers -> fleet files) with `agones_fields` (ports, dropped fields) and
-`agones_nodes` (kubelet node labels), `scaffold` (`fleetgen init`). Node sync and rollout commands,
-which write fleet files or locks, go here too.
+`agones_nodes` (kubelet node labels), `scaffold` (`fleetgen init`), `rollout` (`rollout next` and `undo`:
+locks, and the template undo restores), `node_sync` and `node_list` (pools' nodes from the cluster's).
 """

@@ -21,7 +21,7 @@ import yaml
 from yaml.nodes import MappingNode, Node, SequenceNode
 
 from ..diagnostics import Diagnostic, did_you_mean, error, format_diagnostic, has_errors
-from ..fleetfiles.load import POOL_FILE, Document, Loaded, PoolFolder, load_fleets, parse_documents
+from ..fleetfiles.load import LOCK_FILE, POOL_FILE, Document, Loaded, PoolFolder, load_fleets, parse_documents
 from ..fleetfiles.rules import validate_fleets
 from ..settings import Settings
 from ..tree import sinks
@@ -96,6 +96,12 @@ def _fleet_document(folder: PoolFolder, fleet: str) -> Document | Diagnostic:
     return error(str(folder.folder), 0, 0, message, hint)
 
 
+def fleet_document(loaded: Loaded, root: Path, pool: str, fleet: str) -> Document | Diagnostic:
+    """The document of a pool's fleet, or why there is none."""
+    folder = pool_folder(loaded, root, pool)
+    return folder if isinstance(folder, Diagnostic) else _fleet_document(folder, fleet)
+
+
 def _fleet_name(document: Document) -> str:
     data = document.data
     if isinstance(data, dict) and data.get("kind") == "Fleet" and isinstance(data.get("metadata"), dict):
@@ -133,8 +139,7 @@ def _nodes(data: Any) -> list[Any]:
 
 def scale(loaded: Loaded, root: Path, pool: str, fleet: str, replicas: int) -> Proposal:
     """Set one fleet's spec.replicas."""
-    folder = pool_folder(loaded, root, pool)
-    document = folder if isinstance(folder, Diagnostic) else _fleet_document(folder, fleet)
+    document = fleet_document(loaded, root, pool, fleet)
     if isinstance(document, Diagnostic):
         return refusal(document)
     spec = document.data.get("spec")
@@ -308,14 +313,19 @@ def prepare_pools(settings: Settings, pools: Sequence[str], propose: Callable[[L
 
 
 def _substituted(loaded: Loaded, edits: Sequence[FileEdit]) -> Loaded:
-    """The loaded folders as they would read with the edits written (same paths, so diagnostics name the files)."""
+    """The loaded folders as they would read with the edits written (same paths, so diagnostics name the files);
+    an edit of a pool's lock (`rollout`) replaces the lock text the compile reads."""
     texts = {str(edit.path): edit.after for edit in edits}
     diagnostics = [d for d in loaded.diagnostics if d.path not in texts]
     folders = []
     for folder in loaded.pools:
         pool_documents, fleet_documents = list(folder.pool_documents), list(folder.fleet_documents)
+        lock_text = folder.lock_text
         for path, text in texts.items():
             if Path(path).parent != folder.folder:
+                continue
+            if Path(path).name == LOCK_FILE:
+                lock_text = text
                 continue
             documents, found = parse_documents(path, text)
             diagnostics += found
@@ -324,7 +334,11 @@ def _substituted(loaded: Loaded, edits: Sequence[FileEdit]) -> Loaded:
             else:
                 fleet_documents = [d for d in fleet_documents if d.path != path] + documents
         fleet_documents.sort(key=lambda d: (Path(d.path).name, d.index))
-        edited = {"pool_documents": tuple(pool_documents), "fleet_documents": tuple(fleet_documents)}
+        edited = {
+            "pool_documents": tuple(pool_documents),
+            "fleet_documents": tuple(fleet_documents),
+            "lock_text": lock_text,
+        }
         folders.append(dataclasses.replace(folder, **edited))
     return Loaded(tuple(folders), tuple(diagnostics))
 

@@ -24,12 +24,14 @@ TEMPLATES: dict[str, str] = {
     ".gitignore": "gitignore",
     ".github/workflows/fleet-check.yml": "fleet-check.yml",
     ".github/workflows/nodes-sync.yml": "nodes-sync.yml",
+    ".github/workflows/rollout.yml": "rollout.yml",
     "fleets/gitops.yaml": "gitops.yaml",
     "fleets/example/pool.yaml": "pool.yaml",
     "fleets/example/arena.yaml": "arena.yaml",
 }
 WORKFLOW = ".github/workflows/fleet-check.yml"
 SYNC_WORKFLOW = ".github/workflows/nodes-sync.yml"
+ROLLOUT_WORKFLOW = ".github/workflows/rollout.yml"
 SCHEMA = "fleets/fleetgen.schema.json"
 DEFAULT_NAME = "fleets"
 _NOT_IN_LABEL = re.compile(r"[^a-z0-9-]+")

@@ -6,6 +6,7 @@ indented like its neighbours, and a cut list item takes its own comments with it
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -237,3 +238,92 @@ def _lines_after(text: str, end: int) -> Iterator[tuple[int, str]]:
         line_end = _after_line(text, end + 1)
         yield line_end, text[end:line_end]
         end = line_end
+
+
+# --- Make a value read as other data, touching only what differs --------------------------------------------
+
+
+def reconciled(text: str, mapping: MappingNode, key: str, old: Any, new: Any) -> str:
+    """The value of `key`, which reads as `old`, made to read as `new` by changing only the scalars, entries
+    and items that differ (a restored template: an image, an env value), so that the comments and layout of
+    all the rest stay byte for byte. Lists that changed length and collections that changed type are
+    written anew, a block as a block, and so is the whole value when it uses an alias (one node in two
+    places: changing it in place would change both)."""
+    value = (entry(mapping, key) or internal(f"no {key} to change"))[1]
+    if _aliased(value, set()):
+        return spliced(text, [_replaced(text, (mapping, key), value, new)])
+    return spliced(text, list(_differences(text, (mapping, key), value, old, new)))
+
+
+def _aliased(node: Node, seen: set[int]) -> bool:
+    """Whether a node appears twice below `node` (an alias reuses its anchor's node)."""
+    if id(node) in seen:
+        return True
+    seen.add(id(node))
+    if isinstance(node, MappingNode):
+        return any(_aliased(child, seen) for pair in node.value for child in pair)
+    if isinstance(node, SequenceNode):
+        return any(_aliased(child, seen) for child in node.value)
+    return False
+
+
+def _differences(text: str, owner: tuple[MappingNode, str] | None, node: Node, old: Any, new: Any) -> Iterator[Splice]:
+    """The splices that make `node` (the value of `owner`'s key, or a list item) read as `new`."""
+    if _same(old, new):
+        return
+    kept = [key.value in new for key, _ in node.value] if isinstance(node, MappingNode) else []
+    if isinstance(old, dict) and isinstance(new, dict) and any(kept):
+        for index, (key_node, value_node) in enumerate(node.value):
+            if kept[index]:
+                yield from _differences(
+                    text, (node, key_node.value), value_node, old[key_node.value], new[key_node.value]
+                )
+            elif index == 0 or kept[index - 1]:
+                yield _cut_entries(text, node, index, kept)
+        added = [(name, flow(value)) for name, value in new.items() if name not in old]
+        if added:
+            yield new_keys(text, node, added)
+    elif isinstance(old, list) and isinstance(new, list) and isinstance(node, SequenceNode) and len(old) == len(new):
+        for item, old_item, new_item in zip(node.value, old, new, strict=True):
+            yield from _differences(text, None, item, old_item, new_item)
+    else:
+        yield _replaced(text, owner, node, new)
+
+
+def _same(old: Any, new: Any) -> bool:
+    """Equal as data, types included (YAML's 1, 1.0 and true are not the same value; Python's == says so)."""
+    return json.dumps(old, sort_keys=True) == json.dumps(new, sort_keys=True)
+
+
+def _replaced(text: str, owner: tuple[MappingNode, str] | None, node: Node, new: Any) -> Splice:
+    """A whole value written anew: a block collection as a block in its column, anything else on one line."""
+    block = isinstance(node, MappingNode | SequenceNode) and not node.flow_style and node.value
+    if not (block and isinstance(new, dict | list) and new):
+        if owner is not None:
+            return value_splice(text, *owner, flow(new))
+        return node.start_mark.index, _content_end(node), flow(new)
+    lines = [" " * node.start_mark.column + line for line in _block_text(new).splitlines()]
+    if owner is not None:
+        key = (entry(*owner) or internal(f"no {owner[1]} to change"))[0]
+        at = _colon_after(text, key) + 1
+        return at, _content_end(node), _newline(text) + _newline(text).join(lines)
+    return node.start_mark.index, _content_end(node), _newline(text).join([lines[0].lstrip(" "), *lines[1:]])
+
+
+def _block_text(value: Any) -> str:
+    return yaml.safe_dump(value, default_flow_style=False, sort_keys=False, allow_unicode=True, width=2**16)
+
+
+def _cut_entries(text: str, mapping: MappingNode, first: int, kept: list[bool]) -> Splice:
+    """The run of entries that starts at `first` and that `kept` says go, out of a mapping that keeps others:
+    their lines (or, on a list's dash line, up to the next key), flow entries with their commas."""
+    last = first + kept[first:].index(True) - 1 if True in kept[first:] else len(kept) - 1
+    key, value = mapping.value[first][0], mapping.value[last][1]
+    end = mapping.value[last][0].end_mark.index if is_empty(value) else _content_end(value)
+    following = mapping.value[last + 1][0].start_mark.index if last + 1 < len(kept) else None
+    line_start = _line_start(text, key.start_mark.index)
+    if following is not None and (mapping.flow_style or text[line_start : key.start_mark.index].strip()):
+        return key.start_mark.index, following, ""
+    if mapping.flow_style:
+        return _content_end(mapping.value[first - 1][1]), end, ""
+    return line_start, _after_line(text, end), ""

@@ -18,6 +18,7 @@ from .load import Document
 from .model import (
     DEFAULT_RANGE,
     NUMBERED_POLICIES,
+    PERCENTAGE,
     Fleet,
     NodePool,
     Port,
@@ -52,6 +53,7 @@ def fleet_problems(
             "lower replicas, or split the fleet across pools in other clusters",
         )
     yield from label_problems(document, ("spec", "nodeSelector"), spec.nodeSelector)
+    yield from _rollout_problems(fleet, document)
     template_found = list(template_problems(fleet, document, version))
     yield from template_found
     if any(d.is_error for d in template_found):
@@ -63,6 +65,27 @@ def fleet_problems(
     yield from env_problems(fleet, document)
     yield from sdk_problems(fleet.spec, document, pool, version)
     yield from pod_security.template_problems(spec.template, document, pool.spec.podSecurity)
+
+
+MAX_UNAVAILABLE_HINT = 'write a count of at least 1 (maxUnavailable: 3) or a percentage from 1% to 100% ("25%")'
+
+
+def _rollout_problems(fleet: Fleet, document: Document) -> Iterator[Diagnostic]:
+    """maxUnavailable as Kubernetes takes it for a Deployment: a count or a percentage, and never 0, for a
+    rollout whose waves restart nothing would never end."""
+    rollout = fleet.spec.rollout
+    if rollout is None:
+        return
+    value, path = rollout.maxUnavailable, ("spec", "rollout", "maxUnavailable")
+    if isinstance(value, str) and not PERCENTAGE.fullmatch(value):
+        problem = f"maxUnavailable {value!r} is neither a count nor a percentage"
+    elif isinstance(value, str) and not 1 <= int(value[:-1]) <= 100:
+        problem = f"maxUnavailable {value} is not a percentage from 1% to 100%"
+    elif isinstance(value, int) and value < 1:
+        problem = f"maxUnavailable {value} would restart no server: a wave restarts at least one"
+    else:
+        return
+    yield document.error(path, problem, MAX_UNAVAILABLE_HINT)
 
 
 def container_names(template: dict[str, Any]) -> list[str]:

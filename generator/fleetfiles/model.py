@@ -6,6 +6,7 @@ These models check structure and types only; rules that span fields, documents o
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -280,6 +281,19 @@ class Sdk(Strict):
     agones: AgonesSdk | None = Field(None, description="Run Agones' SDK server beside every server of the fleet.")
 
 
+DEFAULT_MAX_UNAVAILABLE = "25%"
+PERCENTAGE = re.compile(r"[0-9]+%")
+"""A percentage as Kubernetes writes one in an IntOrString: digits and a percent sign, nothing else."""
+
+
+class Rollout(Strict):
+    maxUnavailable: int | str = Field(
+        DEFAULT_MAX_UNAVAILABLE,
+        description='Most servers one wave restarts: a count, or a percentage of replicas ("25%", rounded down, '
+        "at least 1).",
+    )
+
+
 class FleetSpec(Strict):
     replicas: int = Field(description="Servers in the fleet, named <fleet>-<ordinal>.")
     scheduling: Scheduling = "Packed"
@@ -290,6 +304,11 @@ class FleetSpec(Strict):
         default_factory=Images, description="What this fleet must do with its images, on top of the pool's rule."
     )
     sdk: Sdk | None = Field(None, description="A game-server SDK fleetgen runs beside each server.")
+    rollout: Rollout | None = Field(
+        None,
+        description="Roll a template change out in waves (`fleetgen rollout next`); without it every server "
+        "restarts at once.",
+    )
     template: dict[str, Any] = Field(description="A Kubernetes PodTemplateSpec.")
 
 
@@ -314,6 +333,14 @@ ADDRESS_ENV = "FLEETGEN_ADDRESS"
 
 def port_env_name(port_name: str) -> str:
     return "FLEETGEN_PORT_" + port_name.upper().replace("-", "_")
+
+
+def wave_size(max_unavailable: int | str, replicas: int) -> int:
+    """The most servers one wave restarts: a count, or a percentage of replicas rounded down, at least 1 (as
+    Kubernetes rounds a Deployment's maxUnavailable). Takes a value the fleet rules accepted."""
+    if isinstance(max_unavailable, str):
+        return max(1, replicas * int(max_unavailable[:-1]) // 100)
+    return max(1, max_unavailable)
 
 
 NUMBERED_POLICIES = ("Dynamic", "Passthrough")

@@ -23,6 +23,7 @@ from .load import Document, Loaded, PoolFolder
 from .model import API_VERSION, Fleet, Node, NodePool
 from .parse import parse_document
 from .pool_rules import pool_problems, reserved_spans, shared_address
+from .template_rules import template_problems
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +176,26 @@ def _fleet_source(fleet: Fleet, document: Document) -> FleetSource:
     container = fleet.spec.container or containers[0]
     cpu, memory = effective_requests(rendered_template(fleet.spec).get("spec", {}))
     return FleetSource(fleet, document, container, cpu, memory)
+
+
+def revision_source(fleet: FleetSource, template: Any, version: str) -> FleetSource | None:
+    """The fleet as it was with an earlier template (one a lock keeps), all else as its file says now; None
+    when that template is not one a fleet may have (a lock edited by hand), so that it is never rendered."""
+    if not isinstance(template, dict):
+        return None
+    model = _with_template(fleet.model, template)
+    if any(problem.is_error for problem in template_problems(model, fleet.document, version)):
+        return None
+    return _fleet_source(model, fleet.document)
+
+
+def with_template(fleet: FleetSource, template: dict[str, Any]) -> FleetSource:
+    """The fleet with another template, one a compile has vouched for (`revision_source`)."""
+    return _fleet_source(_with_template(fleet.model, template), fleet.document)
+
+
+def _with_template(fleet: Fleet, template: dict[str, Any]) -> Fleet:
+    return fleet.model_copy(update={"spec": fleet.spec.model_copy(update={"template": template})})
 
 
 # --- Across pools --------------------------------------------------------------------------------------

@@ -7,5 +7,6 @@ Leaves: one state per server and the orphaned Pods (`status`, pure), and one res
 Must not import: edits, cli.
 
 Modules: `desired` (the compiled repository -> what each server's Pod must hold), `status` (desired vs
-live -> states, orphans, summary), `probe` (dial every endpoint, bounded), `report` (tables, JSON, Markdown).
+live -> states, orphans, summary), `gate` (a rollout's next wave only when its servers on the target are
+ok), `probe` (dial every endpoint, bounded), `report` (tables, JSON, Markdown).
 """

@@ -1,7 +1,8 @@
 """Desired: the compiled repository -> each server's Pod as fleetgen renders it, in the facts status compares.
 
-The facts come from the very Pod that render writes (`manifests.render.pod_object`, its slots filled for
-the server), so status compares with `rendered/` as `fleetgen render` would write it.
+The facts come from the very Pod that render writes (`manifests.render.pod_object`, with the template of the
+revision the server runs, its slots filled for the server), so status compares with `rendered/` as
+`fleetgen render` would write it, servers a rollout has not reached yet included.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 
 from ..cluster.pods import FLEETGEN_ENV_PREFIX, ContainerFacts, PortFacts
 from ..manifests.emit import Slot
-from ..manifests.render import TEMPLATE_HASH_LABEL, pod_object, pod_shapes
+from ..manifests.render import TEMPLATE_HASH_LABEL, pod_object
 from ..tree.compile import Compiled
 
 
@@ -33,14 +34,17 @@ def desired_servers(compiled: Compiled, fleets: Iterable[str] = ()) -> list[Desi
     found = []
     for pool in compiled.pools:
         source = pool.source
-        shapes = pod_shapes(source)
-        pods = {fleet.name: pod_object(source, fleet) for fleet in source.fleets if not wanted or fleet.name in wanted}
+        shapes = pool.pod_shapes()
+        pods: dict[int, dict[str, Any]] = {}  # one Pod of each shape: each revision a fleet's servers run
         addresses = source.addresses
         for server in pool.allocation.servers:
-            pod = pods.get(server.fleet)
-            if pod is None:
+            if wanted and server.fleet not in wanted:
                 continue
-            values = shapes[server.fleet].values(server, addresses[server.node])
+            shape = shapes.of(server)
+            pod = pods.get(id(shape))
+            if pod is None:
+                pod = pods[id(shape)] = pod_object(source, shape.fleet)
+            values = shape.values(server, addresses[server.node])
             containers = tuple(_container(container, values) for container in pod["spec"]["containers"])
             hash_label = pod["metadata"]["labels"][TEMPLATE_HASH_LABEL]
             found.append(

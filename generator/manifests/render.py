@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ..allocation.rollout import FleetRevisions
 from ..allocation.spec import Allocation, Server
 from ..fleetfiles.agones_sdk import GAMESERVER_ANNOTATION, agones_sdk, rendered_template
 from ..fleetfiles.model import ADDRESS_ENV, HOSTNAME_LABEL, MANAGED_BY_LABEL, SERVER_ENV, Port, port_env_name
@@ -191,20 +192,41 @@ def _container_ports(port: Port) -> Iterator[dict[str, Any]]:
         yield entry
 
 
-def pod_shapes(pool: PoolSource) -> dict[str, PodShape]:
-    return {
-        fleet.name: PodShape(fleet, compile_template(pod_object(pool, fleet)), gameserver_document(pool, fleet))
-        for fleet in pool.fleets
+@dataclass(frozen=True, slots=True)
+class PodShapes:
+    """The Pod shape of every revision some server of a fleet runs, and which one each server runs."""
+
+    shapes: Mapping[tuple[str, str], PodShape]  # (fleet, revision) -> its shape
+    revisions: Mapping[str, FleetRevisions]
+
+    def of(self, server: Server) -> PodShape:
+        return self.shapes[server.fleet, self.revisions[server.fleet].revision(server.ordinal)]
+
+
+def pod_shapes(
+    pool: PoolSource, revisions: Mapping[str, FleetRevisions], sources: Mapping[tuple[str, str], FleetSource]
+) -> PodShapes:
+    """Each fleet's Pod for its target and for every revision a server is still on, from `sources`: the fleet
+    with that revision's template."""
+    wanted = {
+        (name, revision) for name, fleet in revisions.items() for revision in {fleet.target, *fleet.behind.values()}
     }
+    shapes = {
+        key: PodShape(
+            sources[key], compile_template(pod_object(pool, sources[key])), gameserver_document(pool, sources[key])
+        )
+        for key in sorted(wanted)
+    }
+    return PodShapes(shapes, revisions)
 
 
-def fleet_units(pool: PoolSource, allocation: Allocation, shapes: dict[str, PodShape]) -> list[Unit]:
+def fleet_units(pool: PoolSource, allocation: Allocation, shapes: PodShapes) -> list[Unit]:
     """One unit per slice of each fleet's ordinals; Pods in ordinal order inside it."""
     addresses = pool.addresses
     unit_size = pool.model.spec.unitSize
     grouped: dict[str, list[str]] = {}
     for server in allocation.servers:
-        shape = shapes[server.fleet]
+        shape = shapes.of(server)
         text = shape.template.fill(shape.values(server, addresses[server.node]))
         grouped.setdefault(unit_name(server.fleet, server.ordinal, unit_size), []).append(text)
     return [Unit(name, "---\n".join(documents)) for name, documents in sorted(grouped.items())]

@@ -16,7 +16,7 @@ from ..fleetfiles.rules import PoolSource
 from ..kube import api, crds
 from .emit import Slot
 from .firewall_plan import pool_coverage_problems
-from .render import PodShape, pod_object
+from .render import PodShapes, pod_object
 
 INTERNAL = "internal error (please report it): "
 INTERNAL_HINT = "the fleet files are not at fault: report this with them, and keep the previous rendered/"
@@ -36,24 +36,22 @@ def fill(value: Any, values: dict[str, Any]) -> Any:
 def verify_pool(
     pool: PoolSource,
     allocation: Allocation,
-    shapes: dict[str, PodShape],
+    shapes: PodShapes,
     others: Iterable[dict[str, Any]],
     kubernetes_version: str,
 ) -> list[Diagnostic]:
     found: list[Diagnostic] = []
     addresses = pool.addresses
-    first_servers: dict[str, Server] = {}
+    first_servers: dict[int, Server] = {}  # one server of each shape: every revision a server runs
     for server in allocation.servers:
-        first_servers.setdefault(server.fleet, server)
-    for fleet in pool.fleets:
-        server = first_servers.get(fleet.name)
-        if server is None:
-            continue
-        pod = fill(pod_object(pool, fleet), shapes[fleet.name].values(server, addresses[server.node]))
+        first_servers.setdefault(id(shapes.of(server)), server)
+    for server in first_servers.values():
+        shape = shapes.of(server)
+        pod = fill(pod_object(pool, shape.fleet), shape.values(server, addresses[server.node]))
         for problem in api.validate_object(pod, kubernetes_version):
             where = ".".join(str(p) for p in problem.path)
             found.append(
-                fleet.document.error(
+                shape.fleet.document.error(
                     (), f"rendered Pod {server.name} is invalid at {where}: {problem.message}", problem.hint
                 )
             )

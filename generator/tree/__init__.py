@@ -11,5 +11,6 @@ Modules: `repository` (load, validate and compile, reusing what the stamp vouche
 pure core), `record`, `survey` and `stamp` (what lets an unchanged pool be reused unread), `write`,
 `staging` and `files` (safe writes), `runlock` (one writing run at a time), `sinks` (write, compare,
 describe), `diff` (`check --diff`), `revision` (rendered/ and the locks at a git revision, read with git),
-`plan` (old vs new, in words).
+`plan` (old vs new, in words), `revisions` (each server's template revision, named by its hash),
+`rollout` (where each rollout stands, plan's words for it, the lock edits of `rollout next` and `undo`).
 """

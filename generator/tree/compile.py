@@ -5,7 +5,7 @@ render, check and plan all run this and differ only in what they do with the res
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -14,6 +14,7 @@ from typing import Any
 from ..allocation.allocate import locked_servers
 from ..allocation.lock import lock_text, parse_lock
 from ..allocation.placement import allocate_honestly, pool_spec, workers_for
+from ..allocation.rollout import FleetRevisions
 from ..allocation.shortfall import TAINTS_RESOURCE
 from ..allocation.spec import Allocation
 from ..allocation.usage import pool_usage
@@ -28,6 +29,7 @@ from ..manifests.firewall_plan import unused_ports
 from ..manifests.render import (
     MANAGER,
     POOL_LABEL,
+    PodShapes,
     canonical,
     endpoints_configmaps,
     fleet_units,
@@ -38,6 +40,7 @@ from ..manifests.render import (
 from ..manifests.verify import verify_pool
 from ..parallel import ordered_map
 from .record import PoolRecord
+from .revisions import pool_revisions, revision_sources
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,10 +52,15 @@ class PoolOutput:
     files: dict[str, bytes]
     lock_text: str
     firewall_unused: tuple[str, ...]  # plan's lines on ports a quota opens that no server uses
+    revisions: Mapping[str, FleetRevisions]  # fleet -> what the new lock says of it
 
     @property
     def name(self) -> str:
         return self.source.name
+
+    def pod_shapes(self) -> PodShapes:
+        """Each fleet's Pod shape for every revision its servers run, and which one each server runs."""
+        return pod_shapes(self.source, self.revisions, revision_sources(self.source, self.revisions))
 
     def record(self, diagnostics: Iterable[Diagnostic]) -> PoolRecord:
         """What a later render needs of this pool to reuse it; `diagnostics` are the whole render's.
@@ -120,7 +128,9 @@ def compile_pools(
     compile_one = partial(_compile_pool, kubernetes_version=kubernetes_version)
     workers = workers_for(validated.pools, jobs)
     for pool, parts in zip(validated.pools, ordered_map(compile_one, validated.pools, workers), strict=True):
-        outputs.append(PoolOutput(pool, parts.allocation, parts.files, parts.lock_text, parts.firewall_unused))
+        outputs.append(
+            PoolOutput(pool, parts.allocation, parts.files, parts.lock_text, parts.firewall_unused, parts.revisions)
+        )
         diagnostics += parts.diagnostics
     diagnostics += [d for record in reused for d in record.diagnostics]
     records = sorted([*(out.record(diagnostics) for out in outputs), *reused], key=_record_name)
@@ -147,6 +157,7 @@ class _PoolParts:
     lock_text: str
     firewall_unused: tuple[str, ...]
     diagnostics: list[Diagnostic]
+    revisions: Mapping[str, FleetRevisions]
 
 
 def _compile_pool(pool: PoolSource, kubernetes_version: str) -> _PoolParts:
@@ -158,7 +169,10 @@ def _compile_pool(pool: PoolSource, kubernetes_version: str) -> _PoolParts:
         message = f"pool {pool.name!r}: the locked placement cannot all be kept; placed afresh, {moved} servers move"
         diagnostics.append(warning(str(pool.lock_path), 0, 0, message, "review the moves with `fleetgen plan`"))
     diagnostics += _allocation_diagnostics(pool, allocation)
-    shapes = pod_shapes(pool)
+    revisions = pool_revisions(pool, allocation, previous, kubernetes_version)
+    lock_path = str(pool.lock_path)
+    diagnostics += [warning(lock_path, 0, 0, f"pool {pool.name!r}: {message}") for message in revisions.warnings]
+    shapes = pod_shapes(pool, revisions.fleets, revision_sources(pool, revisions.fleets))
     units = fleet_units(pool, allocation, shapes)
     network_objects = endpoints_configmaps(pool, allocation) + firewall_objects(pool, allocation)
     network_objects += _security_objects(pool)
@@ -166,9 +180,10 @@ def _compile_pool(pool: PoolSource, kubernetes_version: str) -> _PoolParts:
     if network is not None:
         units.append(network)
     diagnostics += verify_pool(pool, allocation, shapes, network_objects, kubernetes_version)
-    lock = lock_text(locked_servers(allocation, spec))
+    fleets = revisions.fleets
+    lock = lock_text(locked_servers(allocation, spec, fleets), (fleet.locked() for fleet in fleets.values()))
     unused = unused_ports(pool, allocation, network_objects)
-    return _PoolParts(allocation, unit_files(pool, units), lock, unused, diagnostics)
+    return _PoolParts(allocation, unit_files(pool, units), lock, unused, diagnostics, fleets)
 
 
 def _allocation_diagnostics(pool: PoolSource, allocation: Allocation) -> list[Diagnostic]:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import click
 
 from ..allocation.lock import LockedServer
+from ..allocation.rollout import FleetRevisions
 from ..allocation.spec import Server
 from ..allocation.usage import Use
 from ..manifests.firewall_plan import FirewallPlan
@@ -32,11 +33,12 @@ class PoolPlan:
     delivery: tuple[str, ...] = ()  # Argo CD and Flux objects added, changed and removed
     takedown: str = ""  # said in bold: removing the delivery objects deletes servers the pool still has
     gone: bool = False  # the pool's folder left fleets/
+    rollout: tuple[str, ...] = ()  # per fleet, which wave of which revision this is (rollout.rollout_lines)
 
     @property
     def changed(self) -> bool:
         moves = self.added or self.removed or self.moved or self.ports_changed or self.restarts
-        return bool(moves or self.files or self.firewall.changes or self.delivery or self.gone)
+        return bool(moves or self.files or self.firewall.changes or self.delivery or self.gone or self.rollout)
 
 
 def plan_pool(
@@ -44,13 +46,15 @@ def plan_pool(
     servers: Iterable[Server],
     previous: Mapping[tuple[str, int], LockedServer],
     old_hashes: Mapping[str, str],
-    new_hashes: Mapping[str, str],
+    revisions: Mapping[str, FleetRevisions],
     files: Iterable[str],
     usage: tuple[Use, ...],
     firewall: FirewallPlan | None = None,
     pod_security: tuple[bool, str] = (False, ""),
 ) -> PoolPlan:
-    """Which servers appear, vanish, move, change ports or restart; `*_hashes` map fleet -> template hash."""
+    """Which servers appear, vanish, move, change ports or restart: a server restarts when its template
+    revision changes, which the lock says (`old_hashes`, fleet -> template hash of its rendered Pods, stands
+    in for a v1 lock, which does not)."""
     current = {(s.fleet, s.ordinal): s for s in servers}
     added, moved, ports_changed, restarts = [], [], [], []
     for key, server in current.items():
@@ -67,7 +71,8 @@ def plan_pool(
         if old.node != server.node:
             moved.append((server.name, old.node, server.node))
         ports_changed += [(server.name, change) for change in changes]
-        if old.node != server.node or changes or old_hashes.get(server.fleet) != new_hashes.get(server.fleet):
+        old_revision = old.revision or old_hashes.get(server.fleet)
+        if old.node != server.node or changes or old_revision != revisions[server.fleet].revision(server.ordinal):
             restarts.append(server.name)
     removed = [f"{fleet}-{ordinal}" for fleet, ordinal in previous if (fleet, ordinal) not in current]
     order = _server_order
@@ -128,6 +133,8 @@ def plan_text(plans: Iterable[PoolPlan]) -> str:
         lines.append(f"pool {plan.pool}: {_headline(plan)}")
         if plan.takedown:
             lines.append("  " + click.style(plan.takedown, bold=True))
+        if plan.rollout:
+            lines += ["  rollout:", *(f"    {line}" for line in plan.rollout)]
         for title, items in _sections(plan):
             if items:
                 lines.append(f"  {title}:")
@@ -161,6 +168,8 @@ def plan_markdown(plans: Iterable[PoolPlan]) -> str:
         bold, notice = plan.pod_security
         if notice:
             lines += ["", f"**{notice}**" if bold else notice]
+        if plan.rollout:
+            lines += ["", "Rollout:", "", *(f"- {line}" for line in plan.rollout)]
         for title, items in _sections(plan):
             if items:
                 lines += ["", f"<details><summary>{title} ({len(items)})</summary>", ""]

@@ -16,13 +16,14 @@ from ..fleetfiles.load import GITOPS_FILE
 from ..manifests.delivery import DELIVERY_FOLDER
 from ..manifests.delivery_plan import DeliveryPlan, Served, Takedown, delivery_plan, removal_diagnostics
 from ..manifests.firewall_plan import FirewallPlan, firewall_plan
-from ..manifests.render import MANIFEST, NETWORK_UNIT, endpoint_entry, template_hash
+from ..manifests.render import MANIFEST, NETWORK_UNIT, endpoint_entry
 from ..settings import Settings
 from . import revision, stamp
 from .compile import Compiled, PoolOutput
 from .files import obstacle, write_file_atomic
 from .plan import PoolPlan, plan_pool
 from .record import PoolRecord
+from .rollout import fleet_waves, rollout_lines
 from .write import OWNED_MARKER, TreeChanges, apply_tree, diff_tree
 
 _HASH_LINE = re.compile(rb"fleetgen\.dev/fleet: ([a-z0-9-]+)\n(?:.*\n)*?\s*fleetgen\.dev/template-hash: \"?([0-9a-f]+)")
@@ -133,7 +134,11 @@ class OnDisk:
         return diff_tree(self.out, self.desired, pools or None, keep)
 
     def lock_text(self, pool: PoolOutput) -> str | None:
-        return pool.source.lock_text
+        """The lock on disk, which an edit's compile (of a lock too, for `rollout`) has not written yet."""
+        try:
+            return pool.source.lock_path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return None
 
     def file(self, path: str) -> bytes | None:
         on_disk = self.out / path
@@ -216,22 +221,25 @@ def describe(
     plans = [_unchanged(record) for name, record in records.items() if name in compiled.reused]
     for pool in compiled.pools:
         record = records[pool.name]
-        previous = parse_lock(before.lock_text(pool) or "").entries
-        new_hashes = {fleet.name: template_hash(pool.source, fleet) for fleet in pool.source.fleets}
+        previous = parse_lock(before.lock_text(pool) or "")
+        # A v1 lock does not say which revision a server runs: the template hash of the Pods on disk does.
+        v1 = any(not entry.revision for entry in previous.entries.values())
+        old_hashes = _template_hashes(before.unit_heads(pool.name)) if v1 else {}
         files = [path for path in touched if path.split("/", 1)[0] == pool.name]
-        plans.append(
-            plan_pool(
-                pool.name,
-                pool.allocation.servers,
-                previous,
-                _template_hashes(before.unit_heads(pool.name)),
-                new_hashes,
-                files,
-                record.usage,
-                _firewall_plan(pool, before),
-                record.pod_security,
-            )
+        found = plan_pool(
+            pool.name,
+            pool.allocation.servers,
+            previous.entries,
+            old_hashes,
+            pool.revisions,
+            files,
+            record.usage,
+            _firewall_plan(pool, before),
+            record.pod_security,
         )
+        waves = {fleet.name: fleet_waves(fleet) for fleet in pool.source.fleets}
+        rollout = rollout_lines(previous, pool.allocation.servers, pool.revisions, waves)
+        plans.append(replace(found, rollout=rollout))
     delivery = delivery_changes(compiled, before, pools)
     gone = {path.split("/", 1)[0] for path in touched} | set(delivery.pools)
     plans += [_gone(name, touched) for name in sorted(gone - records.keys() - {DELIVERY_FOLDER, ""})]
