@@ -12,7 +12,7 @@ from typing import Any
 
 from ..diagnostics import Diagnostic
 from .conditions import Condition, condition, read_conditions
-from .kubectl import KubeObject, Objects, read_source
+from .kubectl import STDIN, KubeObject, Objects, stream_source
 
 FLEETGEN_ENV_PREFIX = "FLEETGEN_"
 
@@ -75,9 +75,10 @@ class PodFacts:
 
 def read_pods(source: str, stdin: Any) -> tuple[list[PodFacts], list[Diagnostic]]:
     """The facts of every Pod of `source` (a path, or `-` for `stdin`), in its order, and the problems
-    found on the way (any of them means the facts cannot be trusted)."""
-    found = read_source(source, stdin, "Pod")
-    return [_pod(found, obj) for obj in found.objects], found.diagnostics
+    found on the way (any of them means the facts cannot be trusted). Each Pod is read and let go in turn:
+    only its facts are kept."""
+    found = Objects("<stdin>" if source == STDIN else source)
+    return [_pod(found, obj) for obj in stream_source(source, stdin, "Pod", found)], found.diagnostics
 
 
 def _pod(found: Objects, obj: KubeObject) -> PodFacts:
