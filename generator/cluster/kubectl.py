@@ -8,6 +8,7 @@ lines worth pointing at.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -55,11 +56,9 @@ class Objects:
         be of `kind`; `default` when absent (an absent field without a default, or one of another type, is
         a problem, and gives `default` or None)."""
         value: Any = obj.body
-        for part in path.split("."):
-            key, _, index = part.partition("[")
+        for key, position in _steps(path):
             value = value.get(key, _MISSING) if isinstance(value, dict) else _MISSING
-            if index:
-                position = int(index.rstrip("]"))
+            if position is not None:
                 value = value[position] if isinstance(value, list) and position < len(value) else _MISSING
             if value is _MISSING or value is None:
                 if default is _MISSING:
@@ -81,6 +80,16 @@ class Objects:
 
 
 _FROM_KUBECTL = "pass what `kubectl get ... -o json` prints, unedited"
+
+
+@functools.lru_cache(maxsize=4096)
+def _steps(path: str) -> tuple[tuple[str, int | None], ...]:
+    """`spec.containers[0].image` as (key, list index) steps, worked out once per path, not once per Pod."""
+    steps = []
+    for part in path.split("."):
+        key, _, index = part.partition("[")
+        steps.append((key, int(index.rstrip("]")) if index else None))
+    return tuple(steps)
 
 
 def read_text(source: str, stdin: Any) -> tuple[str | None, Diagnostic | None]:
