@@ -374,7 +374,7 @@ def main() -> None:
     pyyaml_full = emit_seconds * args.servers / sampled
     print(f"{args.pools} pools, {args.nodes} nodes, {args.servers} servers; median of {args.runs} runs")
     print(
-        f"{'measure':40} {'wall s':>8} {'peak RSS MiB':>13} {'files +removed':>15} {'locks':>6} {'x PyYAML emit':>14}"
+        f"{'measure':40} {'wall s':>8} {'peak RSS MiB':>13} {'files +removed':>15} {'locks':>6} {'x PyYAML':>14}"
     )
     for row in rows:
         ratio = row.seconds / pyyaml_full
