@@ -373,9 +373,7 @@ def main() -> None:
     emit_seconds, sampled = pyyaml_seconds(root, min(args.pyyaml_sample, args.servers))
     pyyaml_full = emit_seconds * args.servers / sampled
     print(f"{args.pools} pools, {args.nodes} nodes, {args.servers} servers; median of {args.runs} runs")
-    print(
-        f"{'measure':40} {'wall s':>8} {'peak RSS MiB':>13} {'files +removed':>15} {'locks':>6} {'x PyYAML':>14}"
-    )
+    print(f"{'measure':40} {'wall s':>8} {'peak RSS MiB':>13} {'files +removed':>15} {'locks':>6} {'x PyYAML':>14}")
     for row in rows:
         ratio = row.seconds / pyyaml_full
         print(f"{row.name:40} {row.seconds:8.2f} {row.rss_mib:13.0f} {row.files:>15} {row.locks:>6} {ratio:14.2f}")
