@@ -1,8 +1,11 @@
 """Benchmark fleetgen at Kubernetes' own limits: 5,000 nodes, 150,000 servers.
 
 Generates a synthetic fleet repository, then measures (median of --runs) each command in a fresh
-process: wall time, peak RSS and files written. Beside them, the time PyYAML's C dumper takes just to
-emit the same Pods, as a hand-written Python generator would.
+process: wall time, peak RSS and files written. Beside them, two anchors from the same run: the time
+PyYAML's C dumper takes to write the same Pods, one file each, as a hand-written Python generator would,
+and `git status` on the rendered tree beside the no-op render. The cluster-facing commands read what
+kubectl would print for the repository (`cluster_lists.py`): `status` its 150,000 Pods running, `nodes
+sync --all` its 5,000 Nodes.
 
     python benchmarks/bench.py                      # full size
     python benchmarks/bench.py --servers 3000       # smoke size
@@ -25,6 +28,8 @@ from functools import partial
 from pathlib import Path
 
 STAMP = ".fleetgen-stamp"
+HERE = Path(__file__).resolve().parent
+GIT = ["git", "-c", "user.name=bench", "-c", "user.email=bench@example.com", "-c", "core.autocrlf=false"]
 PORT_MIXES = [
     [("game", "Dynamic", "UDP")],
     [("game", "Dynamic", "UDP"), ("query", "Passthrough", "TCP")],
@@ -115,27 +120,33 @@ class Measure:
     locks: str
 
 
-def timed(root: Path, args: list[str]) -> tuple[float, float, str, str, int]:
-    start = time.perf_counter()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "generator", *args], cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-    )
-    _, status, usage = os.wait4(process.pid, 0)
-    seconds = time.perf_counter() - start
-    output = process.stdout.read().decode() + process.stderr.read().decode()
+def timed(root: Path, args: list[str], program: list[str] | None = None) -> tuple[float, float, str, str, int]:
+    """One fresh process of fleetgen (or of `program`): wall time, peak RSS, files written, locks, exit code.
+    Its output goes to files, so that a long one (status) does not fill a pipe and stall it."""
+    command = [*(program or [sys.executable, "-m", "generator"]), *args]
+    with tempfile.TemporaryFile() as stdout, tempfile.TemporaryFile() as stderr:
+        start = time.perf_counter()
+        process = subprocess.Popen(command, cwd=root, stdout=stdout, stderr=stderr)
+        _, status, usage = os.wait4(process.pid, 0)
+        seconds = time.perf_counter() - start
+        stdout.seek(0)
+        stderr.seek(0)
+        output = stdout.read(1 << 20).decode(errors="replace") + stderr.read(1 << 20).decode(errors="replace")
     match = re.search(r"wrote (\d+) files(?:, removed (\d+), \d+ unchanged; (\d+) locks)?", output)
     files = f"{match.group(1)}+{match.group(2) or 0}" if match else "0+0"
     locks = match.group(3) or "0" if match else "0"
     return seconds, usage.ru_maxrss / 1024, files, locks, os.waitstatus_to_exitcode(status)
 
 
-def measure(root: Path, name: str, args: list[str], runs: int, prepare=None, expect: int = 0) -> Measure:
+def measure(
+    root: Path, name: str, args: list[str], runs: int, prepare=None, expect: int = 0, program: list[str] | None = None
+) -> Measure:
     """The median wall time of `runs` fresh processes, the highest peak RSS, the middle run's file counts."""
     results = []
     for _ in range(runs):
         if prepare:
             prepare()
-        seconds, rss, files, locks, code = timed(root, args)
+        seconds, rss, files, locks, code = timed(root, args, program)
         if code != expect:
             raise SystemExit(f"{name}: exit {code}, expected {expect}")
         results.append((seconds, rss, files, locks))
@@ -197,7 +208,7 @@ def toggle_cordon(root: Path) -> None:
 
 
 def pyyaml_seconds(root: Path, sample: int) -> tuple[float, int]:
-    """PyYAML's C dumper on `sample` of the same Pods, built as dicts the way a script would."""
+    """PyYAML's C dumper writing `sample` of the same Pods, one file each, built as dicts the way a script would."""
     import yaml
 
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -224,9 +235,90 @@ def pyyaml_seconds(root: Path, sample: int) -> tuple[float, int]:
                 break
         if len(pods) >= sample:
             break
-    start = time.perf_counter()
-    yaml.dump_all(pods, Dumper=yaml.CSafeDumper, sort_keys=False)
-    return time.perf_counter() - start, len(pods)
+    with tempfile.TemporaryDirectory(dir=root.parent) as folder:
+        start = time.perf_counter()
+        for pod in pods:
+            with open(Path(folder, pod["metadata"]["name"] + ".yaml"), "w", encoding="utf-8") as handle:
+                yaml.dump(pod, handle, Dumper=yaml.CSafeDumper, sort_keys=False)
+        seconds = time.perf_counter() - start
+    return seconds, len(pods)
+
+
+def cluster_list(root: Path, what: str) -> Path:
+    """What kubectl would print for the repository's Nodes or running Pods, written by a separate process."""
+    out = root.parent / f"{root.name}-{what}.json"
+    subprocess.run(
+        [sys.executable, str(HERE / "cluster_lists.py"), what, str(root), str(out)], check=True, capture_output=True
+    )
+    return out
+
+
+def with_node_discovery(root: Path, twin: Path) -> None:
+    """A copy of the repository whose pools find their nodes in the Node list by a label of their own."""
+    restore(twin, root)
+    for pool_file in sorted((twin / "fleets").glob("*/pool.yaml")):
+        discovery = (
+            "spec:\n  nodeDiscovery:\n"
+            f"    selector: {{bench.fleetgen.dev/pool: {pool_file.parent.name}}}\n"
+            "    addressTypes: [InternalIP]\n    copyLabels: [zone]\n"
+        )
+        pool_file.write_text(pool_file.read_text().replace("spec:\n", discovery, 1))
+
+
+def replace_node(nodes_json: Path, out: Path) -> None:
+    """The Node list with pool-00's first node gone and a new one in its place (a node pool upgrade)."""
+    text = nodes_json.read_text()
+    out.write_text(text.replace("node-00-0000", "node-00-new0").replace('"10.0.0.0"', '"10.255.0.0"'))
+
+
+def cluster_rows(root: Path, runs: int) -> list[Measure]:
+    """status on every server's Pod running as rendered (all ok, exit 0), nodes sync from the same Nodes
+    (no change) and from a list where one node was replaced, capacity."""
+    pods_json = cluster_list(root, "pods")
+    size = pods_json.stat().st_size / 2**20
+    rows = [
+        measure(root, "capacity, all pools", ["capacity"], runs),
+        measure(root, f"status, {size:.0f} MiB of Pods", ["status", "--pods", str(pods_json)], runs),
+    ]
+    pods_json.unlink()
+    twin = root.parent / f"{root.name}-nodes"
+    with_node_discovery(root, twin)
+    nodes_json = cluster_list(twin, "nodes")
+    *_, code = timed(twin, ["nodes", "sync", "--all", "--from", str(nodes_json)])  # the pools take the Nodes' shape
+    if code != 0:
+        raise SystemExit("the first nodes sync failed")
+    before = tree(twin)
+    rows.append(
+        measure(twin, "nodes sync --all, no change", ["nodes", "sync", "--all", "--from", str(nodes_json)], runs)
+    )
+    if tree(twin) != before:
+        raise SystemExit("a nodes sync from the same Node list changed a file")
+    saved = root.parent / f"{root.name}-nodes-saved"
+    restore(saved, twin)
+    replaced = root.parent / f"{root.name}-nodes-replaced.json"
+    replace_node(nodes_json, replaced)
+    args = ["nodes", "sync", "--all", "--from", str(replaced)]
+    rows.append(measure(twin, "nodes sync --all, 1 node replaced", args, runs, lambda: restore(twin, saved)))
+    rows.append(
+        measure(
+            twin, "nodes sync --all, 1 replaced, no render", [*args, "--no-render"], runs, lambda: restore(twin, saved)
+        )
+    )
+    for path in (nodes_json, replaced):
+        path.unlink()
+    for folder in (twin, saved):
+        shutil.rmtree(folder)
+    return rows
+
+
+def git_status_row(root: Path, runs: int) -> Measure:
+    """`git status` on the rendered repository, committed: what a no-op render is compared with."""
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "rendered"]):
+        subprocess.run([*GIT, *args], cwd=root, check=True)
+    subprocess.run([*GIT, "status", "--porcelain"], cwd=root, check=True, capture_output=True)  # the index refreshed
+    row = measure(root, "git status (anchor)", ["status", "--porcelain"], runs, program=GIT)
+    shutil.rmtree(root / ".git")
+    return row
 
 
 def main() -> None:
@@ -251,14 +343,20 @@ def main() -> None:
             lock.unlink()
 
     rows = [
+        measure(root, "fleetgen --help", ["--help"], args.runs),
+        measure(root, "fleetgen --version", ["--version"], args.runs),
         measure(root, "full render (empty rendered/)", ["render"], args.runs, clean),
         measure(root, "no-op render", ["render"], args.runs),
+        git_status_row(root, args.runs),
         measure(root, "check", ["check"], args.runs),
         measure(root, "plan", ["plan"], args.runs),
     ]
     saved = root.parent / f"{root.name}-saved"
     restore(saved, root)
     rows.append(measure(root, "plan, nothing reused (no stamp)", ["plan"], args.runs, partial(drop_stamp, root)))
+    rows.append(measure(root, "check, nothing reused (no stamp)", ["check"], args.runs, partial(drop_stamp, root)))
+    restore(root, saved)
+    rows += cluster_rows(root, args.runs)
 
     def edited(change):
         return lambda: (restore(root, saved), change(root))
@@ -275,15 +373,13 @@ def main() -> None:
     emit_seconds, sampled = pyyaml_seconds(root, min(args.pyyaml_sample, args.servers))
     pyyaml_full = emit_seconds * args.servers / sampled
     print(f"{args.pools} pools, {args.nodes} nodes, {args.servers} servers; median of {args.runs} runs")
-    print(
-        f"{'measure':34} {'wall s':>8} {'peak RSS MiB':>13} {'files +removed':>15} {'locks':>6} {'x PyYAML emit':>14}"
-    )
+    print(f"{'measure':40} {'wall s':>8} {'peak RSS MiB':>13} {'files +removed':>15} {'locks':>6} {'x PyYAML':>14}")
     for row in rows:
         ratio = row.seconds / pyyaml_full
-        print(f"{row.name:34} {row.seconds:8.2f} {row.rss_mib:13.0f} {row.files:>15} {row.locks:>6} {ratio:14.2f}")
+        print(f"{row.name:40} {row.seconds:8.2f} {row.rss_mib:13.0f} {row.files:>15} {row.locks:>6} {ratio:14.2f}")
     print(
-        f"PyYAML CSafeDumper, emit only: {pyyaml_full:.2f} s for {args.servers} Pods "
-        f"(measured on {sampled}, scaled linearly)"
+        f"PyYAML CSafeDumper, one file a Pod: {pyyaml_full:.2f} s for {args.servers} Pods "
+        f"(measured on {sampled}, scaled linearly); load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
     )
     counts = " and ".join(str(count) for count in compared)
     print(f"verified: renders without reuse write the same {counts} files (rendered/, locks, stamp), byte for byte")

@@ -21,7 +21,7 @@ def test_benchmark_runs_at_smoke_size_and_writes_only_what_changed() -> None:
     )
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    rows = {line[:34].strip(): line[34:].split() for line in lines[2:] if line[:1].isalpha()}
+    rows = {line[:40].strip(): line[40:].split() for line in lines[2:] if line[:1].isalpha()}
     files, locks = 2, 3  # columns after wall time and peak RSS
     assert rows["full render (empty rendered/)"][files] == "35+0"
     assert rows["no-op render"][files] == "0+0", "a no-op render writes no file"
@@ -29,5 +29,9 @@ def test_benchmark_runs_at_smoke_size_and_writes_only_what_changed() -> None:
     assert rows["one fleet +1 replica"][files] == "2+0", "only the fleet's unit and the network unit change"
     assert rows["one fleet +1 replica"][locks] == "1", "and the pool's lock"
     assert rows["one node cordoned"][files] in ("2+0", "3+0")
+    assert rows["nodes sync --all, no change"][files] == "0+0", "a sync from the same Nodes writes nothing"
+    assert rows["nodes sync --all, 1 node replaced"][locks] == "1", "only the replaced node's pool renders"
+    assert {"fleetgen --help", "fleetgen --version", "git status (anchor)", "capacity, all pools"} <= rows.keys()
+    assert any(name.startswith("status, ") for name in rows), "status reads the Pods of every server (all ok)"
     verified = lines[-1]
     assert verified.startswith("verified: renders without reuse write the same"), verified

@@ -17,6 +17,7 @@ from click.testing import CliRunner, Result
 from test_validate import write_pool
 
 from generator.cli import cli
+from generator.edits import edit
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "nodes"
 
@@ -299,6 +300,36 @@ def test_a_sync_that_changes_nothing_writes_nothing(root: Path) -> None:
     assert "fleets/game-eu/pool.yaml: pool game-eu: 3 nodes, as in the cluster (no change)" in result.stdout
     assert "pool game-eu: no changes" in result.stdout
     assert files(root) == before
+
+
+def test_a_sync_of_every_pool_compiles_only_the_pools_whose_nodes_changed(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The scheduled sync of a cluster's 50 pools, where one node was replaced, costs one pool's compile:
+    the others are left as the stamp vouches for them, and the plan is what a sync reusing nothing says."""
+    write(root, "game-eu", pool("game-eu", GKE), replicas=4)
+    write(root, "game-us", pool("game-us", GKE.replace("game-eu", "game-us")), replicas=4)
+    eu = ready_gke()
+    us = json.loads(json.dumps(eu).replace("game-eu", "game-us").replace("203.0.113.", "198.51.100."))
+    both = {**eu, "items": eu["items"] + us["items"]}
+    assert sync("--all", "--from", dump(root, "a.json", both)).exit_code == 0
+    compiled: list[list[str]] = []
+    compile_pools = edit.compile_pools
+
+    def spy(validated: Any, *args: Any) -> Any:
+        compiled.append([p.name for p in validated.pools])
+        return compile_pools(validated, *args)
+
+    monkeypatch.setattr(edit, "compile_pools", spy)
+    replacement = dump(root, "b.json", replaced(both, OLD, NEW, "203.0.113.15"))
+    reusing = sync("--all", "--from", replacement, "--dry-run")
+    assert reusing.exit_code == 0, reusing.stderr
+    assert compiled == [["game-eu"]]
+    (root / "rendered/.fleetgen-stamp").unlink()
+    from_nothing = sync("--all", "--from", replacement, "--dry-run")
+    assert compiled[1] == ["game-eu", "game-us"]
+    assert reusing.stdout == from_nothing.stdout
+    assert "pool game-us: no changes" in reusing.stdout and "1 moved" in reusing.stdout
 
 
 # Every byte that is not a node entry the sync changes must stay: comments, blank lines, quotes, flow and

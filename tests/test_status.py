@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -545,3 +548,47 @@ def test_usage_errors_exit_2(repo: Path) -> None:
     code, _, err = run("status", "--pods", "-", "--nodes", "-")
     assert code == 2 and "cannot both read stdin" in err
     assert run("status", "--pods", "-", "--format", "yaml")[0] == 2
+
+
+def other_apps_pod(index: int) -> dict:
+    """A Pod of another team's Deployment, as `kubectl get pods -A` lists it beside fleetgen's: applied with
+    `kubectl apply`, so it carries its whole last-applied configuration (tens of KB) as an annotation."""
+    name = f"web-7d4b9c8f5d-{index:05d}"
+    applied = json.dumps({"kind": "Deployment", "spec": {"template": {"data": "x" * 20_000}}})
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {
+            "name": name,
+            "namespace": "shop",
+            "labels": {"app": "web", "pod-template-hash": "7d4b9c8f5d"},
+            "annotations": {"kubectl.kubernetes.io/last-applied-configuration": applied},
+        },
+        "spec": {"nodeName": "ip-10-0-1-21.ec2.internal", "containers": [{"name": "web", "image": "nginx:1.27"}]},
+        "status": {"phase": "Running", "conditions": [condition("Ready")]},
+    }
+
+
+def peak_rss_mib(repo: Path, pods: Path) -> float:
+    """`fleetgen status --pods PODS` in a fresh process, which must find every server ok: its peak RSS."""
+    command = [sys.executable, "-m", "generator", "status", "--pods", str(pods)]
+    process = subprocess.Popen(command, cwd=repo, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(process.pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    return usage.ru_maxrss / 1024
+
+
+def test_a_large_pod_list_is_read_pod_by_pod_not_held_whole(repo: Path) -> None:
+    """150,000 Pods are about 1.5 GB of JSON: status keeps what it needs of each Pod, never the whole text
+    or a parsed copy of it. Here 120 MB of other teams' Pods may add no more than a fraction of that."""
+    pods = live_pods(repo)
+    small = Path(write(repo / "small.json", pod_list(pods)))
+    large = repo / "large.json"
+    with large.open("w") as handle:  # written a Pod at a time, as kubectl prints it (indent 4)
+        handle.write('{\n    "apiVersion": "v1",\n    "items": [\n')
+        for index in range(6_000):
+            handle.write(json.dumps(other_apps_pod(index), indent=4) + ",\n")
+        handle.write(",\n".join(json.dumps(pod, indent=4) for pod in pods))
+        handle.write('\n    ],\n    "kind": "List",\n    "metadata": {"resourceVersion": ""}\n}\n')
+    assert large.stat().st_size > 110 * 2**20
+    assert peak_rss_mib(repo, large) - peak_rss_mib(repo, small) < 40

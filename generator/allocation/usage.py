@@ -74,10 +74,15 @@ def _port_uses(pool: PoolSource, allocation: Allocation, node_count: int, schedu
 
 
 def _range_size(pool: PoolSource, span: PortRange) -> int:
-    """Numbers of a range a node can hand out: its width less the reserved ports inside it."""
-    return sum(
-        1 for port in range(span.min, span.max + 1) if not any(low <= port <= high for low, high in pool.reserved)
-    )
+    """Numbers of a range a node can hand out: its width less the reserved ports inside it (counted by
+    interval, as a range may be 60,000 wide and is asked about on every node)."""
+    reserved, cursor = 0, span.min
+    for low, high in sorted(pool.reserved):
+        low, high = max(low, cursor), min(high, span.max)
+        if low <= high:
+            reserved += high - low + 1
+            cursor = high + 1
+    return span.max - span.min + 1 - reserved
 
 
 def _range_used(fleets: dict, name: str, span: PortRange, servers: Iterable[Server]) -> int:
@@ -99,12 +104,13 @@ def node_usage(pool: PoolSource, allocation: Allocation) -> tuple[tuple[Use, ...
     for server in allocation.servers:
         on_node.setdefault(server.node, []).append(server)
     spec = pool.model.spec
+    ranges = [(name, span, _range_size(pool, span)) for name, span in sorted(spec.portRanges.items())]
     rows = []
     for node, cpu, memory in zip(spec.nodes, pool.node_cpu_milli, pool.node_memory_bytes, strict=True):
         servers = on_node.get(node.name, [])
         uses = [Use("pods", len(servers), node.capacity.pods)]
-        for name, span in sorted(spec.portRanges.items()):
-            uses.append(Use(f'ports "{name}"', _range_used(fleets, name, span, servers), _range_size(pool, span)))
+        for name, span, size in ranges:
+            uses.append(Use(f'ports "{name}"', _range_used(fleets, name, span, servers), size))
         if cpu is not None:
             uses.append(Use("cpu", sum(fleets[s.fleet].cpu_milli for s in servers), cpu, "m"))
         if memory is not None:

@@ -9,41 +9,136 @@ diagnostics and knows the exit codes.
 from __future__ import annotations
 
 import gc
+import importlib
 import sys
+from typing import NamedTuple
 
 import click
 
-from . import edits, live, nodes, repository, rollout
 from .report import ExitCode
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class LazyCommand(NamedTuple):
+    """Where a command lives, and the first paragraph of its help (what `fleetgen --help` shows of it)."""
+
+    module: str
+    attribute: str
+    summary: str
+
+
+# By name; `fleetgen --help` lists them sorted, as click does. A test holds each summary to the command's help.
+COMMANDS = {
+    "validate": LazyCommand("repository", "validate", "Check the fleet files only; exit 1 when any is invalid."),
+    "render": LazyCommand("repository", "render", "Write rendered/ and the pools' allocations.lock files."),
+    "check": LazyCommand("repository", "check", "Exit 1 when rendered/ or a lock is not what render would write."),
+    "plan": LazyCommand(
+        "repository",
+        "plan",
+        "Tell what a render would change: servers added, removed, moved, ports changed, restarts.",
+    ),
+    "endpoints": LazyCommand(
+        "repository",
+        "endpoints",
+        "Print every server's address and ports, as the pool's endpoints ConfigMaps hold them.",
+    ),
+    "schema": LazyCommand(
+        "repository", "schema", "Print the JSON Schema of fleet files (for yaml-language-server and other editors)."
+    ),
+    "init": LazyCommand(
+        "edits",
+        "init",
+        "Scaffold a fleet repository in DIRECTORY: an example pool, fleets/gitops.yaml, the workflow, README.",
+    ),
+    "capacity": LazyCommand(
+        "repository",
+        "capacity",
+        "Used and free pods, cpu, memory and ports per pool and node, and how many more servers of each fleet fit.",
+    ),
+    "status": LazyCommand(
+        "live",
+        "status",
+        "Each server's live state (missing, node-gone, wrong-node, outdated, failed, pending, not-ready, ok) "
+        "and the orphaned Pods; exit 1 unless every server is ok and nothing is orphaned.",
+    ),
+    "probe": LazyCommand(
+        "live",
+        "probe",
+        "Dial every endpoint `endpoints` lists (TCP: connect; UDP: send the payload, wait for any reply): "
+        "reachable, refused, timeout or unreachable; exit 1 unless all are reachable.",
+    ),
+    "scale": LazyCommand(
+        "edits", "scale", "Set a fleet's replicas in its file (no other byte changes), then render and print the plan."
+    ),
+    "cordon": LazyCommand(
+        "edits", "cordon", "Mark a node unschedulable in pool.yaml: its servers move to other nodes on this render."
+    ),
+    "uncordon": LazyCommand(
+        "edits", "uncordon", "Make a cordoned node schedulable again (servers that moved off stay where they are)."
+    ),
+    "add-node": LazyCommand(
+        "edits",
+        "add_node",
+        "Append a node to a pool's spec.nodes, indented like the others, then render and print the plan.",
+    ),
+    "remove-node": LazyCommand(
+        "edits",
+        "remove_node",
+        "Remove a node (and its own comments) from pool.yaml: its servers are placed again on this render.",
+    ),
+    "import-agones": LazyCommand(
+        "edits",
+        "import_agones",
+        "Write fleets/POOL/<fleet>.yaml from Agones Fleet and GameServer manifests (kubectl's output too); "
+        "unmapped fields are listed.",
+    ),
+    "nodes": LazyCommand("nodes", "nodes", "Keep pools' nodes true to the cluster's Nodes."),
+    "rollout": LazyCommand(
+        "rollout",
+        "rollout",
+        "Roll a fleet's template change out in waves (spec.rollout), see where it stands, go back.",
+    ),
+}
+
+
+class LazyGroup(click.Group):
+    """A group that imports a command's module when that command runs: `--help` and `--version` then start
+    without the pipeline (pydantic, jsonschema, the Kubernetes schemas), which is most of a run's start-up."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        lazy = COMMANDS.get(cmd_name)
+        if lazy is None:
+            return None
+        module = importlib.import_module(f"{__name__}.{lazy.module}")
+        command: click.Command = getattr(module, lazy.attribute)
+        return command
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        """As click resolves it, with the did-you-mean drawn from every command, loaded or not."""
+        try:
+            return super().resolve_command(ctx, args)
+        except click.exceptions.NoSuchCommand:
+            raise click.exceptions.NoSuchCommand(args[0], possibilities=list(COMMANDS), ctx=ctx) from None
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list from the summaries, shortened by click's own rule, so no command module loads."""
+        limit = formatter.width - 6 - max(len(name) for name in COMMANDS)
+        rows = [
+            (name, click.Command(name, help=COMMANDS[name].summary).get_short_help_str(limit))
+            for name in sorted(COMMANDS)
+        ]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="fleetgen")
 def cli() -> None:
     """Compile game-server fleet files into deterministic Kubernetes manifests with pre-assigned hostPorts."""
-
-
-for _command in (
-    repository.validate,
-    repository.render,
-    repository.check,
-    repository.plan,
-    repository.endpoints,
-    repository.schema,
-    edits.init,
-    repository.capacity,
-    live.status,
-    live.probe,
-    edits.scale,
-    edits.cordon,
-    edits.uncordon,
-    edits.add_node,
-    edits.remove_node,
-    edits.import_agones,
-    nodes.nodes,
-    rollout.rollout,
-):
-    cli.add_command(_command)
 
 
 def main() -> None:

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 import click
 
+from ..diagnostics import Diagnostic, format_diagnostic
 from ..edits import agones, edit, scaffold
-from ..edits.edit import Checked, Proposal
+from ..edits.edit import Checked, FileEdit, Proposal
 from ..manifests.delivery import PLACEHOLDER_REPO_URL
 from ..settings import Settings
 from ..tree.plan import plan_text
@@ -73,7 +76,7 @@ def finish_edit(
     a refused edit writes nothing and exits 1."""
     problems = [] if checked.refused or dry_run else edit.write(checked)
     shown = checked.diagnostics if no_render or dry_run or checked.refused else checked.proposal.notes
-    for line in edit.formatted([*shown, *problems], checked.proposal.edits):
+    for line in _formatted([*shown, *problems], checked.proposal.edits):
         click.echo(line, err=True)
     if checked.refused or problems:
         click.echo("fleetgen: edit refused; no file was changed", err=True)
@@ -169,3 +172,23 @@ def import_agones(
     unmapped fields are listed."""
     propose = partial(agones.import_files, pool=pool, files=files, force=force, sdk=not no_sdk)
     _apply_edit(ctx, pool, propose, **options)
+
+
+def _formatted(diagnostics: Sequence[Diagnostic], edits: Sequence[FileEdit]) -> list[str]:
+    """Each diagnostic as `file:line:col`, with its source line taken from the edited text when the file was
+    edited (the file on disk still holds the old text, or does not exist yet)."""
+    shown = []
+    with tempfile.TemporaryDirectory(prefix="fleetgen-edit-") as scratch:
+        copies = {}
+        for number, edit in enumerate(edits):
+            copy = Path(scratch) / f"{number}.yaml"
+            copy.write_text(edit.after, encoding="utf-8")
+            copies[str(edit.path)] = str(copy)
+        for diagnostic in sorted(diagnostics):
+            copy = copies.get(diagnostic.path)
+            if copy is None or not diagnostic.line:
+                shown.append(format_diagnostic(diagnostic))
+            else:
+                text = format_diagnostic(dataclasses.replace(diagnostic, path=copy))
+                shown.append(diagnostic.path + text[len(copy) :])
+    return shown

@@ -8,6 +8,7 @@ lines worth pointing at.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from typing import Any
 import yaml
 
 from ..diagnostics import Diagnostic, error
+from .json_stream import CHUNK, ITEM, top_level
 
 STDIN = "-"
 _MISSING = object()
@@ -54,11 +56,9 @@ class Objects:
         be of `kind`; `default` when absent (an absent field without a default, or one of another type, is
         a problem, and gives `default` or None)."""
         value: Any = obj.body
-        for part in path.split("."):
-            key, _, index = part.partition("[")
+        for key, position in _steps(path):
             value = value.get(key, _MISSING) if isinstance(value, dict) else _MISSING
-            if index:
-                position = int(index.rstrip("]"))
+            if position is not None:
                 value = value[position] if isinstance(value, list) and position < len(value) else _MISSING
             if value is _MISSING or value is None:
                 if default is _MISSING:
@@ -82,6 +82,16 @@ class Objects:
 _FROM_KUBECTL = "pass what `kubectl get ... -o json` prints, unedited"
 
 
+@functools.lru_cache(maxsize=4096)
+def _steps(path: str) -> tuple[tuple[str, int | None], ...]:
+    """`spec.containers[0].image` as (key, list index) steps, worked out once per path, not once per Pod."""
+    steps = []
+    for part in path.split("."):
+        key, _, index = part.partition("[")
+        steps.append((key, int(index.rstrip("]")) if index else None))
+    return tuple(steps)
+
+
 def read_text(source: str, stdin: Any) -> tuple[str | None, Diagnostic | None]:
     """The text of `source`, a path or `-` (read from `stdin`); a problem instead when it cannot be read."""
     try:
@@ -90,9 +100,13 @@ def read_text(source: str, stdin: Any) -> tuple[str | None, Diagnostic | None]:
         with open(source, encoding="utf-8") as handle:
             return handle.read(), None
     except (OSError, UnicodeDecodeError) as problem:
-        reason = problem.strerror if isinstance(problem, OSError) and problem.strerror else str(problem)
-        hint = "save what `kubectl get ... -o json` prints to a file and pass its path, or pass - and pipe it in"
-        return None, error(_source_name(source), 0, 0, f"cannot be read: {reason}", hint)
+        return None, _unreadable(source, problem)
+
+
+def _unreadable(source: str, problem: OSError | UnicodeDecodeError) -> Diagnostic:
+    reason = problem.strerror if isinstance(problem, OSError) and problem.strerror else str(problem)
+    hint = "save what `kubectl get ... -o json` prints to a file and pass its path, or pass - and pipe it in"
+    return error(_source_name(source), 0, 0, f"cannot be read: {reason}", hint)
 
 
 def read_source(source: str, stdin: Any, kind: str) -> Objects:
@@ -101,6 +115,57 @@ def read_source(source: str, stdin: Any, kind: str) -> Objects:
     if text is None:
         return Objects(_source_name(source), diagnostics=[problem] if problem is not None else [])
     return read_objects(source, text, kind)
+
+
+def stream_source(source: str, stdin: Any, kind: str, found: Objects) -> Iterator[KubeObject]:
+    """The `kind` objects of `source` (a path, or `-` for `stdin`) one at a time, its problems added to
+    `found` on the way: a JSON list (what `-o json` prints) is decoded item by item, so that a list of
+    150,000 Pods is never held whole; YAML (`-o yaml`) is read whole. The list's kind comes after its items
+    in kubectl's output, so objects may be yielded before a wrong kind is found: any problem means the
+    objects cannot be trusted."""
+    try:
+        handle = stdin if source == STDIN else open(source, encoding="utf-8")  # noqa: SIM115 (closed below)
+    except OSError as problem:
+        found.diagnostics.append(_unreadable(source, problem))
+        return
+    try:
+        start = handle.read(CHUNK)
+        if start.lstrip()[:1] != "{":
+            whole = read_objects(source, start + handle.read(), kind)
+            found.diagnostics.extend(whole.diagnostics)
+            yield from whole.objects
+            return
+        yield from _streamed(source, start, handle, kind, found)
+    except UnicodeDecodeError as problem:
+        found.diagnostics.append(_unreadable(source, problem))
+    finally:
+        if handle is not stdin:
+            handle.close()
+
+
+def _streamed(source: str, start: str, handle: Any, kind: str, found: Objects) -> Iterator[KubeObject]:
+    command = f"kubectl get {kind.lower()}s -o json"
+    members: dict[str, Any] = {}
+    index = 0
+    try:
+        for key, value in top_level(start, handle.read):
+            if key == ITEM:
+                yield from _checked(found, value, index, kind, command)
+                index += 1
+            else:
+                members[key] = value
+    except ValueError as problem:
+        if source != STDIN:  # JSON it is not: read it again, whole, as YAML may still take it
+            again = read_source(source, None, kind)
+            found.diagnostics.extend(again.diagnostics)
+            yield from again.objects
+            return
+        found.problem(None, f"is neither JSON nor YAML: {problem}", "pass what `kubectl get ... -o json` prints")
+        return
+    # What is left is small (the list's kind and metadata, or a lone object): the checks of a whole read.
+    rest = read_objects(source, json.dumps(members), kind)
+    found.diagnostics.extend(rest.diagnostics)
+    yield from rest.objects
 
 
 def reason_and_message(reason: str, message: str) -> str:

@@ -7,12 +7,13 @@ default (a port's protocol is TCP); a field of the wrong type is a problem named
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from typing import Any
 
 from ..diagnostics import Diagnostic
 from .conditions import Condition, condition, read_conditions
-from .kubectl import KubeObject, Objects, read_source
+from .kubectl import STDIN, KubeObject, Objects, stream_source
 
 FLEETGEN_ENV_PREFIX = "FLEETGEN_"
 
@@ -75,18 +76,20 @@ class PodFacts:
 
 def read_pods(source: str, stdin: Any) -> tuple[list[PodFacts], list[Diagnostic]]:
     """The facts of every Pod of `source` (a path, or `-` for `stdin`), in its order, and the problems
-    found on the way (any of them means the facts cannot be trusted)."""
-    found = read_source(source, stdin, "Pod")
-    return [_pod(found, obj) for obj in found.objects], found.diagnostics
+    found on the way (any of them means the facts cannot be trusted). Each Pod is read and let go in turn:
+    only its facts are kept."""
+    found = Objects("<stdin>" if source == STDIN else source)
+    return [_pod(found, obj) for obj in stream_source(source, stdin, "Pod", found)], found.diagnostics
 
 
 def _pod(found: Objects, obj: KubeObject) -> PodFacts:
     labels = found.get(obj, "metadata.labels", dict, {})
+    # A Pod's labels, namespace and node repeat across thousands of Pods: one copy of each is kept.
     return PodFacts(
-        namespace=found.get(obj, "metadata.namespace", str) or "",
+        namespace=sys.intern(found.get(obj, "metadata.namespace", str) or ""),
         name=obj.name,
-        labels={key: value for key, value in labels.items() if isinstance(value, str)},
-        node=found.get(obj, "spec.nodeName", str, ""),
+        labels={sys.intern(key): sys.intern(value) for key, value in labels.items() if isinstance(value, str)},
+        node=sys.intern(found.get(obj, "spec.nodeName", str, "")),
         phase=found.get(obj, "status.phase", str, "Pending"),
         reason=found.get(obj, "status.reason", str, ""),
         message=found.get(obj, "status.message", str, ""),
@@ -102,8 +105,8 @@ def _pod(found: Objects, obj: KubeObject) -> PodFacts:
 def _container(found: Objects, obj: KubeObject, at: str) -> ContainerFacts:
     env = ((found.get(obj, f"{e}.name", str) or "", e) for e in found.mappings(obj, f"{at}.env"))
     return ContainerFacts(
-        name=found.get(obj, f"{at}.name", str) or "",
-        image=found.get(obj, f"{at}.image", str) or "",
+        name=sys.intern(found.get(obj, f"{at}.name", str) or ""),
+        image=sys.intern(found.get(obj, f"{at}.image", str) or ""),
         ports=tuple(sorted(_port(found, obj, port) for port in found.mappings(obj, f"{at}.ports"))),
         # a value set `valueFrom` elsewhere reads as ""
         env=tuple(

@@ -11,7 +11,6 @@ render is written.
 from __future__ import annotations
 
 import dataclasses
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,11 +19,11 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, SequenceNode
 
-from ..diagnostics import Diagnostic, did_you_mean, error, format_diagnostic, has_errors
+from ..diagnostics import Diagnostic, did_you_mean, error, has_errors
 from ..fleetfiles.load import LOCK_FILE, POOL_FILE, Document, Loaded, PoolFolder, load_fleets, parse_documents
 from ..fleetfiles.rules import validate_fleets
 from ..settings import Settings
-from ..tree import sinks
+from ..tree import sinks, stamp
 from ..tree.compile import compile_pools
 from ..tree.files import write_file_atomic
 from ..tree.plan import PoolPlan
@@ -296,7 +295,9 @@ def prepare(settings: Settings, pool: str, propose: Callable[[Loaded], Proposal]
 
 
 def prepare_pools(settings: Settings, pools: Sequence[str], propose: Callable[[Loaded], Proposal]) -> Checked:
-    """`prepare` for an edit of several pools, each compiled."""
+    """`prepare` for an edit of several pools, each compiled but those the edit leaves as they are and the
+    stamp vouches for (a node sync of 50 pools where one node changed compiles one pool, not 50)."""
+    prior = stamp.prior(settings.fleets, settings.out, settings.stamp_key)
     loaded = load_fleets(settings.fleets)
     proposal = propose(loaded)
     if has_errors(proposal.notes):  # a file that does not load may be why the fleet or node was not found
@@ -304,8 +305,15 @@ def prepare_pools(settings: Settings, pools: Sequence[str], propose: Callable[[L
     validated = validate_fleets(_substituted(loaded, proposal.edits), settings.kubernetes_version)
     if has_errors(validated.diagnostics):
         return Checked(proposal, (), (*proposal.notes, *validated.diagnostics))
-    chosen = dataclasses.replace(validated, pools=tuple(p for p in validated.pools if p.name in pools))
-    compiled = compile_pools(chosen, settings.kubernetes_version)
+    folders = {folder.folder: folder.name for folder in loaded.pools}
+    edited = {folders.get(edit.path.parent) for edit in changed_edits(proposal.edits)}
+    trusted = () if None in edited else prior.reused  # an edit outside the pool folders: compile them all
+    reused = tuple(record for record in trusted if record.name in pools and record.name not in edited)
+    skipped = {record.name for record in reused}
+    compiled_pools = tuple(p for p in validated.pools if p.name in pools and p.name not in skipped)
+    compiled = compile_pools(
+        dataclasses.replace(validated, pools=compiled_pools), settings.kubernetes_version, None, reused
+    )
     if has_errors(compiled.diagnostics):
         return Checked(proposal, (), (*proposal.notes, *compiled.diagnostics))
     plans = sinks.describe(compiled, settings.out, tuple(sorted(pools)))
@@ -315,7 +323,7 @@ def prepare_pools(settings: Settings, pools: Sequence[str], propose: Callable[[L
 def _substituted(loaded: Loaded, edits: Sequence[FileEdit]) -> Loaded:
     """The loaded folders as they would read with the edits written (same paths, so diagnostics name the files);
     an edit of a pool's lock (`rollout`) replaces the lock text the compile reads."""
-    texts = {str(edit.path): edit.after for edit in edits}
+    texts = {str(edit.path): edit.after for edit in changed_edits(edits)}  # the others read as loaded
     diagnostics = [d for d in loaded.diagnostics if d.path not in texts]
     folders = []
     for folder in loaded.pools:
@@ -344,7 +352,11 @@ def _substituted(loaded: Loaded, edits: Sequence[FileEdit]) -> Loaded:
 
 
 def changed(checked: Checked) -> list[FileEdit]:
-    return [edit for edit in checked.proposal.edits if edit.before != edit.after.encode("utf-8")]
+    return changed_edits(checked.proposal.edits)
+
+
+def changed_edits(edits: Sequence[FileEdit]) -> list[FileEdit]:
+    return [edit for edit in edits if edit.before != edit.after.encode("utf-8")]
 
 
 def write(checked: Checked) -> list[Diagnostic]:
@@ -377,23 +389,3 @@ def current_bytes(path: Path) -> bytes | None:
         return path.read_bytes()
     except FileNotFoundError:
         return None
-
-
-def formatted(diagnostics: Sequence[Diagnostic], edits: Sequence[FileEdit]) -> list[str]:
-    """Each diagnostic as `file:line:col`, with its source line taken from the edited text when the file was
-    edited (the file on disk still holds the old text, or does not exist yet)."""
-    shown = []
-    with tempfile.TemporaryDirectory(prefix="fleetgen-edit-") as scratch:
-        copies = {}
-        for number, edit in enumerate(edits):
-            copy = Path(scratch) / f"{number}.yaml"
-            copy.write_text(edit.after, encoding="utf-8")
-            copies[str(edit.path)] = str(copy)
-        for diagnostic in sorted(diagnostics):
-            copy = copies.get(diagnostic.path)
-            if copy is None or not diagnostic.line:
-                shown.append(format_diagnostic(diagnostic))
-            else:
-                text = format_diagnostic(dataclasses.replace(diagnostic, path=copy))
-                shown.append(diagnostic.path + text[len(copy) :])
-    return shown
