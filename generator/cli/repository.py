@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable
 from functools import partial
 from pathlib import Path
 
@@ -38,10 +39,18 @@ def compiled_or_exit(
     """The compiled repository, its diagnostics printed once; exit 1 when any is an error (with `deployable`,
     also when Argo CD could not clone the repository)."""
     outcome = repository.compile_repository(settings, prior)
-    diagnostics = as_check_errors(outcome.diagnostics) if deployable else outcome.diagnostics
-    if print_diagnostics(diagnostics, writes, settings.fleets) is ExitCode.FAILED or outcome.compiled is None:
+    _print_or_exit(settings, outcome.diagnostics, writes, deployable)
+    if outcome.compiled is None:
         sys.exit(ExitCode.FAILED)
     return outcome.compiled
+
+
+def _print_or_exit(settings: Settings, diagnostics: Iterable[Diagnostic], writes: bool, deployable: bool) -> None:
+    """Print the diagnostics once (with `deployable`, the warnings that make a repository undeployable as
+    errors); exit 1 when any is an error."""
+    shown = as_check_errors(diagnostics) if deployable else diagnostics
+    if print_diagnostics(shown, writes, settings.fleets) is ExitCode.FAILED:
+        sys.exit(ExitCode.FAILED)
 
 
 def _stale_or_none(
@@ -51,9 +60,7 @@ def _stale_or_none(
     the stamp vouches for everything; else the compiled repository and what the stamp vouched for."""
     prior = repository.prior_for(settings)
     if prior.whole:
-        replayed = as_check_errors(prior.diagnostics) if deployable else prior.diagnostics
-        if print_diagnostics(replayed, writes, settings.fleets) is ExitCode.FAILED:
-            sys.exit(ExitCode.FAILED)
+        _print_or_exit(settings, prior.diagnostics, writes, deployable)
         click.echo(up_to_date)
         return None
     return compiled_or_exit(settings, prior, writes, deployable), prior
