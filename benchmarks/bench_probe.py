@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 PODS_PER_NODE = 100
@@ -146,13 +147,66 @@ def serve(plan: Path) -> None:
                 key.fileobj.sendto(data, peer)
 
 
-def timed(root: Path, args: list[str]) -> tuple[float, float, str]:
-    """Wall seconds and peak RSS (MiB) of one fresh `fleetgen` process, and what it printed."""
+def timed(root: Path, args: list[str]) -> tuple[float, float, float, str]:
+    """Wall seconds, CPU seconds and peak RSS (MiB) of one fresh `fleetgen` process, and what it printed."""
     start = time.perf_counter()
     process = subprocess.Popen([sys.executable, "-m", "generator", *args], cwd=root, stdout=subprocess.PIPE, text=True)
     output = process.stdout.read() if process.stdout else ""
     _, _, usage = os.wait4(process.pid, 0)
-    return time.perf_counter() - start, usage.ru_maxrss / 1024, output
+    return time.perf_counter() - start, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, output
+
+
+@dataclass
+class ProbeRuns:
+    """The runs of `endpoints` and `probe`: (wall s, CPU s, peak RSS MiB) each, and what the probes found."""
+
+    endpoints: int
+    nodes: int
+    sockets: int
+    compile_runs: list[tuple[float, float, float]]
+    probe_runs: list[tuple[float, float, float]]
+    counts: dict[str, int]
+
+
+def run_probe(endpoints: int, runs: int, timeout: str) -> ProbeRuns:
+    """Generate the loopback pool, start the listeners, time `endpoints` and `probe`, and check every result."""
+    root = Path(tempfile.mkdtemp(prefix="fleetgen-bench-probe-"))
+    servers = endpoints // 2
+    generate(root, servers)
+    repository = Path(__file__).resolve().parents[1]
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(repository), os.environ.get("PYTHONPATH")]))
+    compile_runs = [timed(root, ["endpoints", "--format", "json"]) for _ in range(runs)]
+    rows = json.loads(compile_runs[0][3])
+    plan = root / "listeners.json"
+    plan.write_text(json.dumps(sockets_for(rows)))
+    listener = subprocess.Popen(
+        [sys.executable, __file__, "--serve", str(plan)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    ready = listener.stdout.readline() if listener.stdout else ""
+    if not ready.startswith("ready"):
+        raise SystemExit(f"the listener process did not start: {ready!r}")
+    probe_runs = [timed(root, ["probe", "--format", "json", "--timeout", timeout]) for _ in range(runs)]
+    if listener.stdin:
+        listener.stdin.close()
+    listener.wait()
+    counts: dict[str, int] = {}
+    for *_, output in probe_runs:
+        results = json.loads(output)
+        if len(results) != endpoints:
+            raise SystemExit(f"probed {len(results)} endpoints, expected {endpoints}")
+        wrong = [r for r in results if r["result"] != expected(r["server"], r["protocol"])]
+        if wrong:
+            raise SystemExit(f"{len(wrong)} results differ from what the ports hold, e.g. {wrong[0]}")
+        counts = {name: sum(1 for r in results if r["result"] == name) for name in ("reachable", "refused", "timeout")}
+    shutil.rmtree(root)
+    return ProbeRuns(
+        endpoints,
+        -(-servers // PODS_PER_NODE),
+        int(ready.split()[1]),
+        [run[:3] for run in compile_runs],
+        [run[:3] for run in probe_runs],
+        counts,
+    )
 
 
 def main() -> None:
@@ -165,47 +219,19 @@ def main() -> None:
     if args.serve:
         serve(args.serve)
         return
-    root = Path(tempfile.mkdtemp(prefix="fleetgen-bench-probe-"))
-    servers = args.endpoints // 2
-    generate(root, servers)
-    repository = Path(__file__).resolve().parents[1]
-    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(repository), os.environ.get("PYTHONPATH")]))
-    compile_runs = [timed(root, ["endpoints", "--format", "json"]) for _ in range(args.runs)]
-    rows = json.loads(compile_runs[0][2])
-    plan = root / "listeners.json"
-    plan.write_text(json.dumps(sockets_for(rows)))
-    listener = subprocess.Popen(
-        [sys.executable, __file__, "--serve", str(plan)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-    )
-    ready = listener.stdout.readline() if listener.stdout else ""
-    if not ready.startswith("ready"):
-        raise SystemExit(f"the listener process did not start: {ready!r}")
-    probe_runs = [timed(root, ["probe", "--format", "json", "--timeout", args.timeout]) for _ in range(args.runs)]
-    if listener.stdin:
-        listener.stdin.close()
-    listener.wait()
-    counts: dict[str, int] = {}
-    for _, _, output in probe_runs:
-        results = json.loads(output)
-        if len(results) != args.endpoints:
-            raise SystemExit(f"probed {len(results)} endpoints, expected {args.endpoints}")
-        wrong = [r for r in results if r["result"] != expected(r["server"], r["protocol"])]
-        if wrong:
-            raise SystemExit(f"{len(wrong)} results differ from what the ports hold, e.g. {wrong[0]}")
-        counts = {name: sum(1 for r in results if r["result"] == name) for name in ("reachable", "refused", "timeout")}
-    compile_s = statistics.median(run[0] for run in compile_runs)
-    probe_s = statistics.median(run[0] for run in probe_runs)
-    nodes = -(-servers // PODS_PER_NODE)
+    found = run_probe(args.endpoints, args.runs, args.timeout)
+    compile_s = statistics.median(run[0] for run in found.compile_runs)
+    probe_s = statistics.median(run[0] for run in found.probe_runs)
     print(
-        f"{args.endpoints} endpoints ({servers} servers on {nodes} loopback nodes), {ready.split()[1]} listener sockets"
+        f"{found.endpoints} endpoints ({found.endpoints // 2} servers on {found.nodes} loopback nodes), "
+        f"{found.sockets} listener sockets"
     )
     print(f"median of {args.runs} runs; fleetgen probe's default concurrency, --timeout {args.timeout}")
     print(f"{'measure':36} {'wall s':>8} {'peak RSS MiB':>13}")
-    print(f"{'endpoints (the compile, no dialling)':36} {compile_s:8.2f} {max(r[1] for r in compile_runs):13.0f}")
-    print(f"{'probe (the compile and every dial)':36} {probe_s:8.2f} {max(r[1] for r in probe_runs):13.0f}")
+    print(f"{'endpoints (the compile, no dialling)':36} {compile_s:8.2f} {max(r[2] for r in found.compile_runs):13.0f}")
+    print(f"{'probe (the compile and every dial)':36} {probe_s:8.2f} {max(r[2] for r in found.probe_runs):13.0f}")
     print(f"{'dialling alone (the difference)':36} {probe_s - compile_s:8.2f}")
-    print("verified: every result is what its port holds: " + ", ".join(f"{n} {k}" for k, n in counts.items()))
-    shutil.rmtree(root)
+    print("verified: every result is what its port holds: " + ", ".join(f"{n} {k}" for k, n in found.counts.items()))
 
 
 if __name__ == "__main__":

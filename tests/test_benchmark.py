@@ -22,7 +22,7 @@ def test_benchmark_runs_at_smoke_size_and_writes_only_what_changed() -> None:
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     rows = {line[:40].strip(): line[40:].split() for line in lines[2:] if line[:1].isalpha()}
-    files, locks = 2, 3  # columns after wall time and peak RSS
+    files, locks = 3, 4  # columns after wall time, CPU time and peak RSS
     assert rows["full render (empty rendered/)"][files] == "35+0"
     assert rows["no-op render"][files] == "0+0", "a no-op render writes no file"
     assert rows["check after +1 replica (stale)"][files] == "0+0", "check writes nothing"
@@ -33,5 +33,8 @@ def test_benchmark_runs_at_smoke_size_and_writes_only_what_changed() -> None:
     assert rows["nodes sync --all, 1 node replaced"][locks] == "1", "only the replaced node's pool renders"
     assert {"fleetgen --help", "fleetgen --version", "git status (anchor)", "capacity, all pools"} <= rows.keys()
     assert any(name.startswith("status, ") for name in rows), "status reads the Pods of every server (all ok)"
+    assert "probe, 600 loopback endpoints" in rows, "probe dials a fifth as many endpoints as servers, all checked"
+    assert "time targets: not judged (they are set for 5,000 nodes and 150,000 servers)" in lines
+    assert any(line.startswith("peak RSS <= 512 MiB") for line in lines)
     verified = lines[-1]
     assert verified.startswith("verified: renders without reuse write the same"), verified
