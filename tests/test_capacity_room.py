@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_allocate import GAME, edits, fleet, lock_of, node, pool, pools
 
-from generator.allocation import placement
+from generator.allocation import capacity, placement
 from generator.allocation.allocate import allocate, allocate_traced
 from generator.allocation.capacity import fleet_rooms, most_replicas
 from generator.allocation.lock import LockedServer
@@ -95,6 +95,7 @@ def allocations(monkeypatch: pytest.MonkeyPatch) -> list[PoolSpec]:
         return allocate(spec, previous)
 
     monkeypatch.setattr(placement, "allocate", counted)
+    monkeypatch.setattr(capacity, "allocate", counted)
     return calls
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from ..fleetfiles.rules import PoolSource
 from ..kube.taints import untolerated
 from ..parallel import ordered_map
-from .allocate import allocate_traced
+from .allocate import allocate, allocate_traced
 from .lock import LockedServer, parse_lock
 from .placement import allocate_honestly, pool_spec, workers_for
 from .room import Proof, proofs
@@ -107,9 +107,10 @@ def most_replicas(
     others_short = {name: count for name, count in _unplaced(current).items() if name != fleet}
 
     def fits(count: int) -> bool:
-        proven = None if proof is None else proof.fits(count)
-        if proven is not None:
-            return proven
+        if proof is not None:
+            proven = proof.fits(count)
+            # past the fleet's room where the lock is kept, a render fits only by placing from nothing (`room`)
+            return proven if proven is not None else not allocate(with_replicas(spec, fleet, count), {}).shortfalls
         allocation = current if count == replicas else allocate_honestly(with_replicas(spec, fleet, count), previous)[0]
         unplaced = _unplaced(allocation)
         return fleet not in unplaced and all(n <= others_short.get(name, 0) for name, n in unplaced.items())

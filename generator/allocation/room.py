@@ -29,7 +29,8 @@ from .pool_state import FleetPlan, room_for
 
 @dataclass(frozen=True, slots=True)
 class Proof:
-    """For one fleet: every count from `replicas` to `most` fits, and none past `bound`."""
+    """For one fleet: every count from `replicas` to `most` fits, and none past `bound`; in between, a count
+    fits exactly when a placement from nothing places every server of the pool."""
 
     replicas: int
     most: int
