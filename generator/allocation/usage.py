@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from ..fleetfiles.model import Node as NodeModel
-from ..fleetfiles.model import PortRange
-from ..fleetfiles.rules import FleetSource, PoolSource
-from .spec import Allocation
+if TYPE_CHECKING:  # only annotations: what the figures are counted from
+    from ..fleetfiles.model import Node as NodeModel
+    from ..fleetfiles.model import PortRange
+    from ..fleetfiles.rules import FleetSource, PoolSource
+    from .spec import Allocation
 
 
 @dataclass(frozen=True, slots=True)
