@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -308,3 +310,17 @@ def test_the_search_asks_the_allocator_only_a_few_times(monkeypatch: pytest.Monk
     spec = PoolSpec("p", nodes, (("default", 7000, 7999),), (), (fleet,))
     assert most_replicas(spec, {}, "big") == 5500
     assert len(calls) <= 3
+
+
+def test_capacity_loads_no_compile_or_output_tree_stage(small: Path) -> None:
+    """capacity allocates and prints: the compile, stamp, diff and sinks (`tree/`) are not even imported."""
+    program = (
+        "import sys\nfrom generator.cli import cli\n"
+        "try:\n    cli(['capacity'], prog_name='fleetgen')\nexcept SystemExit as stop:\n    assert stop.code == 0\n"
+        "print('loaded:', ' '.join(sorted(m for m in sys.modules if m.startswith('generator.'))))"
+    )
+    result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, check=True, cwd=small)
+    assert result.stdout.startswith("pool small: 2 servers")
+    loaded = result.stdout.rsplit("loaded: ", 1)[1].split()
+    assert "generator.allocation.capacity" in loaded
+    assert not [module for module in loaded if module.startswith(("generator.tree", "generator.cli.repository"))]

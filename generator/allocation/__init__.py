@@ -9,5 +9,6 @@ Must not import: manifests, tree, edits, cli (nor do I/O: no files, clock or env
 Modules: `spec` (what the allocator reads and answers), `allocate` with `keep_locked`, `pool_state` and
 `shortfall` (the allocator, rule by rule), `placement` (a pool's spec, and the placement render and
 capacity both trust), `rollout` (which revision each server runs, the waves, the lock edits of `rollout
-next` and `undo`), `lock` (allocation and revisions <-> lock text), `usage`, `capacity`.
+next` and `undo`), `lock` (allocation and revisions <-> lock text), `usage`, `capacity` (with `room`: what
+one allocation of a pool proves about each fleet's room).
 """

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Mapping
+from dataclasses import dataclass
 from itertools import islice
 
 from .keep_locked import keep_locked, lock_repairs
@@ -40,11 +41,28 @@ from .spec import Allocation, Policy, PoolSpec, PortSpec, Scheduling, Server
 
 def allocate(pool: PoolSpec, previous: Mapping[tuple[str, int], LockedServer]) -> Allocation:
     """Place every server of the pool, keeping what the previous lock says wherever it still holds."""
+    return allocate_traced(pool, previous).allocation
+
+
+@dataclass(frozen=True, slots=True)
+class Traced:
+    """An allocation with the allocator's working state at its end, its fleet plans, and how many servers of
+    each fleet rule 1 kept: what `capacity` needs to count a fleet's room without allocating again."""
+
+    allocation: Allocation
+    state: PoolState
+    plans: Mapping[str, FleetPlan]
+    kept: Mapping[str, int]
+
+
+def allocate_traced(pool: PoolSpec, previous: Mapping[tuple[str, int], LockedServer]) -> Traced:
+    """`allocate`, keeping what it worked with."""
     state = PoolState(pool)
     plans = {fleet.name: fleet_plan(fleet, state) for fleet in sorted(pool.fleets, key=lambda f: f.name)}
     if len(plans) != len(pool.fleets):
         raise ValueError(f"internal error: pool {pool.name} lists a fleet name twice")
     servers, warnings, flaws = keep_locked(state, plans, previous)
+    kept = {name: len(found) for name, found in servers.items()}
     for name, plan in plans.items():
         _place_fleet(state, plan, servers[name])
     shortfalls = tuple(
@@ -52,7 +70,8 @@ def allocate(pool: PoolSpec, previous: Mapping[tuple[str, int], LockedServer]) -
     )
     ordered = tuple(server for name in plans for server in _by_ordinal(servers[name]))
     repairs = lock_repairs(flaws, servers)
-    return Allocation(pool.name, ordered, shortfalls, tuple(usage_warnings(state)), tuple(warnings), repairs)
+    allocation = Allocation(pool.name, ordered, shortfalls, tuple(usage_warnings(state)), tuple(warnings), repairs)
+    return Traced(allocation, state, plans, kept)
 
 
 def _place_fleet(pool: PoolState, plan: FleetPlan, out: dict[int, Server]) -> None:

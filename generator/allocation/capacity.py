@@ -15,8 +15,10 @@ from dataclasses import dataclass
 from ..fleetfiles.rules import PoolSource
 from ..kube.taints import untolerated
 from ..parallel import ordered_map
+from .allocate import allocate, allocate_traced
 from .lock import LockedServer, parse_lock
 from .placement import allocate_honestly, pool_spec, workers_for
+from .room import Proof, proofs
 from .spec import USAGE_WARNING_PERCENT, Allocation, FleetSpec, PoolSpec, Shortfall
 from .usage import Use, node_usage, pool_usage
 
@@ -65,13 +67,7 @@ def capacity_report(pools: Sequence[PoolSource], jobs: int = 0) -> list[PoolCapa
 
 def pool_capacity(pool: PoolSource) -> PoolCapacity:
     """Use per pool and node as the next render would leave it (the lock on disk kept), and each fleet's room."""
-    spec = pool_spec(pool)
-    previous = parse_lock(pool.lock_text or "").entries
-    allocation, _ = allocate_honestly(spec, previous)
-    rooms = tuple(
-        FleetRoom(fleet.name, fleet.replicas, most_replicas(spec, previous, fleet.name, allocation))
-        for fleet in sorted(spec.fleets, key=lambda f: f.name)
-    )
+    allocation, rooms = fleet_rooms(pool_spec(pool), parse_lock(pool.lock_text or "").entries)
     nodes = tuple(
         NodeCapacity(node.name, not node.unschedulable, uses)
         for node, uses in zip(pool.model.spec.nodes, node_usage(pool, allocation), strict=True)
@@ -81,18 +77,40 @@ def pool_capacity(pool: PoolSource) -> PoolCapacity:
     )
 
 
-def most_replicas(spec: PoolSpec, previous: Previous, fleet: str, current: Allocation | None = None) -> int | None:
+def fleet_rooms(spec: PoolSpec, previous: Previous) -> tuple[Allocation, tuple[FleetRoom, ...]]:
+    """The pool's allocation as a render makes it, and each fleet's room, by name: what that allocation
+    proves (`room`) spares the search most of its allocations, and at full size all of them."""
+    traced = allocate_traced(spec, previous)
+    allocation = allocate_honestly(spec, previous)[0] if traced.allocation.shortfalls else traced.allocation
+    proven = proofs(previous, traced)
+    rooms = tuple(
+        FleetRoom(f.name, f.replicas, most_replicas(spec, previous, f.name, allocation, proven.get(f.name)))
+        for f in sorted(spec.fleets, key=lambda f: f.name)
+    )
+    return allocation, rooms
+
+
+def most_replicas(
+    spec: PoolSpec, previous: Previous, fleet: str, current: Allocation | None = None, proof: Proof | None = None
+) -> int | None:
     """The largest replicas of `fleet` for which a render places all of that fleet's servers (keeping the
     lock, or placing afresh when only that fits) and leaves no other fleet shorter than it is now; when the
     pool fits as written, that is "the whole pool fits". None when even 0 does not. The search keeps "lo
     fits, hi does not" at every step, so the answer fits and one more does not, whatever the allocator's
-    heuristics do in between. `current` is the allocation of `spec` as is.
+    heuristics do in between. `current` is the allocation of `spec` as is; the allocator is not asked about
+    counts `proof` decides (`room`), nor at all when it settles the answer.
     """
+    if proof is not None and proof.settled:
+        return proof.most
     replicas = _fleet(spec, fleet).replicas
     current = current or allocate_honestly(spec, previous)[0]
     others_short = {name: count for name, count in _unplaced(current).items() if name != fleet}
 
     def fits(count: int) -> bool:
+        if proof is not None:
+            proven = proof.fits(count)
+            # past the fleet's room where the lock is kept, a render fits only by placing from nothing (`room`)
+            return proven if proven is not None else not allocate(with_replicas(spec, fleet, count), {}).shortfalls
         allocation = current if count == replicas else allocate_honestly(with_replicas(spec, fleet, count), previous)[0]
         unplaced = _unplaced(allocation)
         return fleet not in unplaced and all(n <= others_short.get(name, 0) for name, n in unplaced.items())

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from ..fleetfiles.model import PortRange
-from ..fleetfiles.rules import PoolSource
-from .spec import Allocation, Server
+if TYPE_CHECKING:  # only annotations: what the figures are counted from
+    from ..fleetfiles.model import Node as NodeModel
+    from ..fleetfiles.model import PortRange
+    from ..fleetfiles.rules import FleetSource, PoolSource
+    from .spec import Allocation
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,34 +47,49 @@ def _amount(value: int, unit: str) -> str:
 
 def pool_usage(pool: PoolSource, allocation: Allocation) -> tuple[Use, ...]:
     """Use of each resource over the pool's schedulable nodes (a limitless cpu or memory is left out)."""
-    nodes = [n for n in pool.model.spec.nodes if not n.unschedulable]
-    schedulable = {n.name for n in nodes}
-    servers = [s for s in allocation.servers if s.node in schedulable]
-    fleets = {fleet.name: fleet for fleet in pool.fleets}
-    uses = [Use("pods", len(servers), sum(n.capacity.pods for n in nodes))]
-    uses += _port_uses(pool, allocation, len(nodes), schedulable)
-    index = {n.name: i for i, n in enumerate(pool.model.spec.nodes)}
-    for resource, limits, attribute, unit in (
-        ("cpu", pool.node_cpu_milli, "cpu_milli", "m"),
-        ("memory", pool.node_memory_bytes, "memory_bytes", "B"),
-    ):
-        limited = [n.name for n in nodes if limits[index[n.name]] is not None]
+    spec, held = pool.model.spec, _held(allocation)
+    nodes = [(node, held.get(node.name, {})) for node in spec.nodes if not node.unschedulable]
+    on_nodes = Counter[str]()
+    for _, fleets in nodes:
+        on_nodes.update(fleets)
+    uses = [Use("pods", on_nodes.total(), sum(node.capacity.pods for node, _ in nodes))]
+    for name, span in sorted(spec.portRanges.items()):
+        used = _sum(on_nodes, {fleet.name: _range_ports(fleet, name) for fleet in pool.fleets})
+        uses.append(Use(f'ports "{name}"', used, _range_size(pool, span) * len(nodes)))
+    limits = {node.name: (cpu, memory) for node, cpu, memory in _with_limits(pool)}
+    for resource, which, attribute, unit in (("cpu", 0, "cpu_milli", "m"), ("memory", 1, "memory_bytes", "B")):
+        limited = [(node, fleets) for node, fleets in nodes if limits[node.name][which] is not None]
         if limited:
-            per_fleet = {name: getattr(fleet, attribute) for name, fleet in fleets.items()}
-            hosts = set(limited)
-            used = sum(per_fleet[s.fleet] for s in servers if s.node in hosts)
-            uses.append(Use(resource, used, sum(limits[index[name]] or 0 for name in limited), unit))
+            per_fleet = {fleet.name: getattr(fleet, attribute) for fleet in pool.fleets}
+            used = sum(_sum(fleets, per_fleet) for _, fleets in limited)
+            uses.append(Use(resource, used, sum(limits[node.name][which] or 0 for node, _ in limited), unit))
     return tuple(uses)
 
 
-def _port_uses(pool: PoolSource, allocation: Allocation, node_count: int, schedulable: set[str]) -> list[Use]:
-    fleets = {fleet.name: fleet for fleet in pool.fleets}
-    servers = [server for server in allocation.servers if server.node in schedulable]
-    uses = []
-    for name, span in sorted(pool.model.spec.portRanges.items()):
-        used = _range_used(fleets, name, span, servers)
-        uses.append(Use(f'ports "{name}"', used, _range_size(pool, span) * node_count))
-    return uses
+def _held(allocation: Allocation) -> dict[str, Counter[str]]:
+    """Servers per fleet on each node: every figure here is a sum over it, which is far cheaper than a sum
+    over 150,000 servers and their ports."""
+    held: dict[str, Counter[str]] = {}
+    for (node, fleet), count in Counter((server.node, server.fleet) for server in allocation.servers).items():
+        held.setdefault(node, Counter())[fleet] = count
+    return held
+
+
+def _sum(servers: Mapping[str, int], each: Mapping[str, int]) -> int:
+    """What servers (per fleet) use of a resource, `each` giving one server's use per fleet."""
+    return sum(count * each[fleet] for fleet, count in servers.items())
+
+
+def _range_ports(fleet: FleetSource, range_name: str) -> int:
+    """Numbers of the range one server of the fleet holds: its Dynamic and Passthrough ports drawing from it
+    (the allocator keeps or draws such a number only inside the range)."""
+    return sum(
+        1 for p in fleet.model.spec.ports if p.range == range_name and p.portPolicy in ("Dynamic", "Passthrough")
+    )
+
+
+def _with_limits(pool: PoolSource) -> Iterable[tuple[NodeModel, int | None, int | None]]:
+    return zip(pool.model.spec.nodes, pool.node_cpu_milli, pool.node_memory_bytes, strict=True)
 
 
 def _range_size(pool: PoolSource, span: PortRange) -> int:
@@ -85,42 +104,26 @@ def _range_size(pool: PoolSource, span: PortRange) -> int:
     return span.max - span.min + 1 - reserved
 
 
-def _range_used(fleets: dict, name: str, span: PortRange, servers: Iterable[Server]) -> int:
-    return sum(
-        1
-        for server in servers
-        for port_name, number in server.host_ports
-        if span.min <= number <= span.max and _port_range(fleets, server.fleet, port_name) == name
-    )
-
-
 def node_usage(pool: PoolSource, allocation: Allocation) -> tuple[tuple[Use, ...], ...]:
     """Use of each resource on each node, in pool-file order, resources as in `pool_usage`.
 
     A cordoned node shows what it would hold after a render (nothing); a limitless cpu or memory is left out.
     """
-    fleets = {fleet.name: fleet for fleet in pool.fleets}
-    on_node: dict[str, list[Server]] = {}
-    for server in allocation.servers:
-        on_node.setdefault(server.node, []).append(server)
-    spec = pool.model.spec
-    ranges = [(name, span, _range_size(pool, span)) for name, span in sorted(spec.portRanges.items())]
+    held, spec = _held(allocation), pool.model.spec
+    ranges = [
+        (name, _range_size(pool, span), {fleet.name: _range_ports(fleet, name) for fleet in pool.fleets})
+        for name, span in sorted(spec.portRanges.items())
+    ]
+    cpus = {fleet.name: fleet.cpu_milli for fleet in pool.fleets}
+    memories = {fleet.name: fleet.memory_bytes for fleet in pool.fleets}
     rows = []
-    for node, cpu, memory in zip(spec.nodes, pool.node_cpu_milli, pool.node_memory_bytes, strict=True):
-        servers = on_node.get(node.name, [])
-        uses = [Use("pods", len(servers), node.capacity.pods)]
-        for name, span, size in ranges:
-            uses.append(Use(f'ports "{name}"', _range_used(fleets, name, span, servers), size))
+    for node, cpu, memory in _with_limits(pool):
+        fleets = held.get(node.name, Counter())
+        uses = [Use("pods", fleets.total(), node.capacity.pods)]
+        uses += [Use(f'ports "{name}"', _sum(fleets, ports), size) for name, size, ports in ranges]
         if cpu is not None:
-            uses.append(Use("cpu", sum(fleets[s.fleet].cpu_milli for s in servers), cpu, "m"))
+            uses.append(Use("cpu", _sum(fleets, cpus), cpu, "m"))
         if memory is not None:
-            uses.append(Use("memory", sum(fleets[s.fleet].memory_bytes for s in servers), memory, "B"))
+            uses.append(Use("memory", _sum(fleets, memories), memory, "B"))
         rows.append(tuple(uses))
     return tuple(rows)
-
-
-def _port_range(fleets: dict, fleet: str, port_name: str) -> str | None:
-    for port in fleets[fleet].model.spec.ports:
-        if port.name == port_name:
-            return port.range if port.portPolicy in ("Dynamic", "Passthrough") else None
-    return None

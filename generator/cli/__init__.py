@@ -1,9 +1,9 @@
 """CLI: click commands, each a thin shell that builds settings, calls a stage, prints and exits.
 
-`repository` holds the commands that compile the repository, `edits` those that write fleet files, `nodes`
-the node sync, `live` those that hold the repository against the live cluster (status, probe), `rollout`
-the rollout group (status, next wave, undo); `options` defines every shared option once, `report` prints
-diagnostics and knows the exit codes.
+`repository` holds the commands that compile the repository, `capacity` the one that only allocates,
+`edits` those that write fleet files, `nodes` the node sync, `live` those that hold the repository against
+the live cluster (status, probe), `rollout` the rollout group (status, next wave, undo); `options` defines
+every shared option once, `report` prints diagnostics and knows the exit codes.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ COMMANDS = {
         "Scaffold a fleet repository in DIRECTORY: an example pool, fleets/gitops.yaml, the workflow, README.",
     ),
     "capacity": LazyCommand(
-        "repository",
+        "capacity",
         "capacity",
         "Used and free pods, cpu, memory and ports per pool and node, and how many more servers of each fleet fit.",
     ),
