@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import time
 from pathlib import Path
 
@@ -28,6 +29,22 @@ def test_results_come_back_in_the_order_of_the_items() -> None:
     results = ordered_map(_slow_square, [0, 1, 2, 3], 2)
     assert [square for square, _ in results] == [0, 1, 4, 9]
     assert len({pid for _, pid in results}) == 2 and os.getpid() not in {pid for _, pid in results}
+
+
+def _logged_start(item: tuple[Path, str]) -> str:
+    log, name = item
+    with log.open("a") as handle:
+        handle.write(name + "\n")
+    time.sleep(0.2)
+    return name
+
+
+@needs_fork
+def test_the_heaviest_items_start_first_and_results_keep_the_order_of_the_items(tmp_path: Path) -> None:
+    log = tmp_path / "started"
+    items = [(log, name) for name in ("light", "middling", "heavy", "heaviest")]
+    assert ordered_map(_logged_start, items, 2, weights=[1, 2, 3, 4]) == ["light", "middling", "heavy", "heaviest"]
+    assert "heaviest" in log.read_text().splitlines()[:2]
 
 
 def test_one_worker_runs_here() -> None:
@@ -75,3 +92,23 @@ def test_an_error_found_in_a_worker_is_reported_as_by_one_process(tmp_path: Path
     one, two = (_run(folder, "render", "--jobs", jobs) for folder, jobs in zip(folders, ("1", "2"), strict=True))
     assert two == one
     assert one[0] == 1 and "do not fit" in one[2]
+
+
+def _committed(folder: Path) -> Path:
+    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "fleets"]):
+        command = ["git", "-c", "user.email=ops@example.com", "-c", "user.name=Ops", *args]
+        subprocess.run(command, cwd=folder, capture_output=True, check=True)
+    return folder
+
+
+@needs_fork
+def test_two_processes_plan_against_a_git_revision_as_one_does(tmp_path: Path) -> None:
+    """Each pool's plan is made on the compile's processes, reading the lock and files of the revision."""
+    folders = [_committed(_copy(tmp_path, name)) for name in ("one", "two")]
+    for folder in folders:
+        assert _run(folder, "render", "--jobs", "1")[0] == 0
+    one, two = (
+        _run(folder, "plan", "--base", "main", "--jobs", jobs) for folder, jobs in zip(folders, ("1", "2"), strict=True)
+    )
+    assert two[:3] == one[:3]
+    assert one[0] == 0 and "+1 added" in one[1] and "relay-3" in one[1]

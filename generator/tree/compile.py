@@ -5,6 +5,7 @@ render, check and plan all run this and differ only in what they do with the res
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -17,7 +18,7 @@ from ..allocation.placement import allocate_honestly, pool_spec, workers_for
 from ..allocation.rollout import FleetRevisions
 from ..allocation.shortfall import TAINTS_RESOURCE
 from ..allocation.spec import Allocation
-from ..allocation.usage import pool_usage
+from ..allocation.usage import Use, pool_usage
 from ..diagnostics import Diagnostic, error, warning
 from ..fleetfiles.model import MANAGED_BY_LABEL
 from ..fleetfiles.rules import PoolSource, Validated
@@ -53,6 +54,8 @@ class PoolOutput:
     lock_text: str
     firewall_unused: tuple[str, ...]  # plan's lines on ports a quota opens that no server uses
     revisions: Mapping[str, FleetRevisions]  # fleet -> what the new lock says of it
+    usage: tuple[Use, ...]  # the pool's resources in use, for its record
+    digests: Mapping[str, bytes]  # path in `files` -> sha256 of its bytes, for the stamp
 
     @property
     def name(self) -> str:
@@ -79,7 +82,7 @@ class PoolOutput:
             units=tuple(sorted({path.split("/", 1)[0] for path in self.files})),
             servers=len(servers),
             nodes_used=len({server.node for server in servers}),
-            usage=pool_usage(source, self.allocation),
+            usage=self.usage,
             firewall_unused=self.firewall_unused,
             pod_security=plan_notice(source.model),
             diagnostics=tuple(sorted(d for d in diagnostics if Path(d.path).is_relative_to(folder) and d.path != lock)),
@@ -94,6 +97,7 @@ class Compiled:
     records: tuple[PoolRecord, ...] = ()  # every pool's, rendered or reused, by name
     reused: frozenset[str] = frozenset()  # pools left as they are on disk
     gitops: GitOpsSource | None = None  # the delivery settings, when there are any
+    workers: int = 1  # processes the pools compiled on; the sinks spread their per-pool work as wide
 
     @property
     def reused_files(self) -> int:
@@ -127,9 +131,19 @@ def compile_pools(
     outputs = []
     compile_one = partial(_compile_pool, kubernetes_version=kubernetes_version)
     workers = workers_for(validated.pools, jobs)
-    for pool, parts in zip(validated.pools, ordered_map(compile_one, validated.pools, workers), strict=True):
+    weights = [sum(fleet.model.spec.replicas for fleet in pool.fleets) for pool in validated.pools]
+    for pool, parts in zip(validated.pools, ordered_map(compile_one, validated.pools, workers, weights), strict=True):
         outputs.append(
-            PoolOutput(pool, parts.allocation, parts.files, parts.lock_text, parts.firewall_unused, parts.revisions)
+            PoolOutput(
+                pool,
+                parts.allocation,
+                parts.files,
+                parts.lock_text,
+                parts.firewall_unused,
+                parts.revisions,
+                parts.usage,
+                parts.digests,
+            )
         )
         diagnostics += parts.diagnostics
     diagnostics += [d for record in reused for d in record.diagnostics]
@@ -141,7 +155,8 @@ def compile_pools(
         )
         diagnostics += found
     reused_names = frozenset(record.name for record in reused)
-    return Compiled(tuple(outputs), tuple(sorted(set(diagnostics))), delivery, tuple(records), reused_names, gitops)
+    found = tuple(sorted(set(diagnostics)))
+    return Compiled(tuple(outputs), found, delivery, tuple(records), reused_names, gitops, workers)
 
 
 def _record_name(record: PoolRecord) -> str:
@@ -150,7 +165,8 @@ def _record_name(record: PoolRecord) -> str:
 
 @dataclass(frozen=True, slots=True)
 class _PoolParts:
-    """What compiling a pool adds to its source: all a worker process needs to send back."""
+    """What compiling a pool adds to its source: all a worker process needs to send back, with what the
+    parent would otherwise derive from it server by server or byte by byte (usage, digests) already done."""
 
     allocation: Allocation
     files: dict[str, bytes]
@@ -158,6 +174,8 @@ class _PoolParts:
     firewall_unused: tuple[str, ...]
     diagnostics: list[Diagnostic]
     revisions: Mapping[str, FleetRevisions]
+    usage: tuple[Use, ...]
+    digests: dict[str, bytes]
 
 
 def _compile_pool(pool: PoolSource, kubernetes_version: str) -> _PoolParts:
@@ -183,7 +201,10 @@ def _compile_pool(pool: PoolSource, kubernetes_version: str) -> _PoolParts:
     fleets = revisions.fleets
     lock = lock_text(locked_servers(allocation, spec, fleets), (fleet.locked() for fleet in fleets.values()))
     unused = unused_ports(pool, allocation, network_objects)
-    return _PoolParts(allocation, unit_files(pool, units), lock, unused, diagnostics, fleets)
+    files = unit_files(pool, units)
+    digests = {path: hashlib.sha256(data).digest() for path, data in files.items()}
+    usage = pool_usage(pool, allocation)
+    return _PoolParts(allocation, files, lock, unused, diagnostics, fleets, usage, digests)
 
 
 def _allocation_diagnostics(pool: PoolSource, allocation: Allocation) -> list[Diagnostic]:

@@ -7,6 +7,7 @@ import os
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import Protocol
 
@@ -17,6 +18,7 @@ from ..manifests.delivery import DELIVERY_FOLDER
 from ..manifests.delivery_plan import DeliveryPlan, Served, Takedown, delivery_plan, removal_diagnostics
 from ..manifests.firewall_plan import FirewallPlan, firewall_plan
 from ..manifests.render import MANIFEST, NETWORK_UNIT, endpoint_entry
+from ..parallel import ordered_map
 from ..settings import Settings
 from . import revision, stamp
 from .compile import Compiled, PoolOutput
@@ -219,31 +221,38 @@ def describe(
     touched = [*changes.written, *changes.removed]
     records = {record.name: record for record in compiled.records}
     plans = [_unchanged(record) for name, record in records.items() if name in compiled.reused]
-    for pool in compiled.pools:
-        record = records[pool.name]
-        previous = parse_lock(before.lock_text(pool) or "")
-        # A v1 lock does not say which revision a server runs: the template hash of the Pods on disk does.
-        v1 = any(not entry.revision for entry in previous.entries.values())
-        old_hashes = _template_hashes(before.unit_heads(pool.name)) if v1 else {}
-        files = [path for path in touched if path.split("/", 1)[0] == pool.name]
-        found = plan_pool(
-            pool.name,
-            pool.allocation.servers,
-            previous.entries,
-            old_hashes,
-            pool.revisions,
-            files,
-            record.usage,
-            _firewall_plan(pool, before),
-            record.pod_security,
-        )
-        waves = {fleet.name: fleet_waves(fleet) for fleet in pool.source.fleets}
-        rollout = rollout_lines(previous, pool.allocation.servers, pool.revisions, waves)
-        plans.append(replace(found, rollout=rollout))
+    plan_one = partial(_pool_plan, before=before, touched=touched, records=records)
+    weights = [records[pool.name].servers for pool in compiled.pools]
+    plans += ordered_map(plan_one, compiled.pools, compiled.workers, weights)
     delivery = delivery_changes(compiled, before, pools)
     gone = {path.split("/", 1)[0] for path in touched} | set(delivery.pools)
     plans += [_gone(name, touched) for name in sorted(gone - records.keys() - {DELIVERY_FOLDER, ""})]
     return sorted((_with_delivery(plan, delivery) for plan in plans), key=_plan_pool)
+
+
+def _pool_plan(pool: PoolOutput, before: Before, touched: list[str], records: Mapping[str, PoolRecord]) -> PoolPlan:
+    """One compiled pool's plan: its servers against the lock before, its files, firewall and rollout; on
+    a worker process when the compile used several (it reads the lock and files before, server by server)."""
+    record = records[pool.name]
+    previous = parse_lock(before.lock_text(pool) or "")
+    # A v1 lock does not say which revision a server runs: the template hash of the Pods on disk does.
+    v1 = any(not entry.revision for entry in previous.entries.values())
+    old_hashes = _template_hashes(before.unit_heads(pool.name)) if v1 else {}
+    files = [path for path in touched if path.split("/", 1)[0] == pool.name]
+    found = plan_pool(
+        pool.name,
+        pool.allocation.servers,
+        previous.entries,
+        old_hashes,
+        pool.revisions,
+        files,
+        record.usage,
+        _firewall_plan(pool, before),
+        record.pod_security,
+    )
+    waves = {fleet.name: fleet_waves(fleet) for fleet in pool.source.fleets}
+    rollout = rollout_lines(previous, pool.allocation.servers, pool.revisions, waves)
+    return replace(found, rollout=rollout)
 
 
 def _plan_pool(plan: PoolPlan) -> str:

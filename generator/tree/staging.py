@@ -15,6 +15,7 @@ import posixpath
 import shutil
 import stat
 from collections.abc import Collection, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +28,7 @@ STAGING_DIR = ".fleetgen-staging"
 _NEW = "new"  # staged trees; after an exchange, the old tree they replaced (garbage either way)
 _BACKUP = "backup"  # fallback swap only: the live tree moved aside; restored if the live one is missing
 _TRASH = "trash"  # whole pool folders being removed (garbage)
+_STAGING_THREADS = 4  # folders staged at once: enough to keep the disk busy while one waits on fsync
 
 
 @dataclass
@@ -97,20 +99,31 @@ def _plain_folder(path: Path) -> bool:
     return True
 
 
-def apply_folder(out_dir: Path, folder: FolderPlan, lingering: Collection[str] = ()) -> None:
-    """Replace one top-level folder by its new content in a single atomic step, then drop the old tree.
-    The `lingering` units of the live folder are carried into the new one as they are (see `drop_units`)."""
+def stage_folders(out_dir: Path, folders: Collection[FolderPlan]) -> dict[str, Path]:
+    """Build the new content of each folder under staging, several at once: writing and fsync wait on the
+    disk, not on Python, so threads overlap them. Nothing live is touched; `publish_folder` swaps each in."""
+    parent = _staging_subdir(out_dir, _NEW)
+    staged = {folder.name: parent / folder.name for folder in folders}
+    with ThreadPoolExecutor(max_workers=_STAGING_THREADS) as threads:
+        done = [threads.submit(_stage, out_dir / folder.name, staged[folder.name], folder) for folder in folders]
+    for future in done:
+        future.result()
+    return staged
+
+
+def publish_folder(out_dir: Path, folder: FolderPlan, staged: Path | None, lingering: Collection[str] = ()) -> None:
+    """Replace one top-level folder by its `staged` content (None: no content, the folder goes) in a single
+    atomic step, then drop the old tree. The `lingering` units of the live folder are carried into the new
+    one as they are (see `drop_units`)."""
     staging = out_dir / STAGING_DIR
     live = out_dir / folder.name
-    if not folder.files:
+    if staged is None:
         if folder.live_exists:
             trash = _staging_subdir(out_dir, _TRASH) / folder.name
             os.rename(live, trash)
             fsync_dir(out_dir)
             shutil.rmtree(trash)
         return
-    staged = _staging_subdir(out_dir, _NEW) / folder.name
-    _stage(live, staged, folder)
     for unit in lingering:
         _carry(live / unit, staged / unit)
     if not folder.live_exists:

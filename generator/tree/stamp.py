@@ -215,7 +215,8 @@ def certify(compiled: Compiled, fleets: Path, out: Path, settings: str, prior: P
     for pool in compiled.pools:
         files = after.pools[pool.name]
         if files is not None:
-            digests[pool.name] = digest(files.entries, written_entries(f"rendered/{pool.name}", pool.files))
+            written = [(f"rendered/{pool.name}/{path}", sha) for path, sha in pool.digests.items()]
+            digests[pool.name] = digest(files.entries, written)
     header = {
         "key": _key(settings),
         "shared": _shared(after, out),
