@@ -142,19 +142,9 @@ def stopped(process: subprocess.Popen[bytes]) -> bool:
     return False
 
 
-def test_at_every_swap_each_delivery_object_names_a_folder_that_exists(tmp_path: Path) -> None:
-    """The render is paused as soon as a folder of rendered/ is swapped, added, removed or loses units, and the
-    folders are checked: no Argo CD Application or Flux Kustomization may name a missing unit, no
-    ApplicationSet a missing pool folder, and no pool may be anything but old, new or in between."""
-    expected = repository(tmp_path, "uninterrupted")
-    old = {pool: tree(expected / "rendered" / pool) for pool in POOLS}
-    reshape(expected)
-    assert render(expected).wait() == 0
-    new = {pool: tree(expected / "rendered" / pool) for pool in POOLS}
-    assert units(old["eu-west-1"]) - units(new["eu-west-1"]) == {"casual-0"}, "the change drops a unit"
-
-    repo = repository(tmp_path, "watched")
-    reshape(repo)
+def paused_at_swaps(repo: Path, old: dict[str, dict[str, bytes]], new: dict[str, dict[str, bytes]]) -> int:
+    """Render `repo`, pausing it whenever a folder of rendered/ changed and checking every folder then; how
+    many times it was paused."""
     rendered = repo / "rendered"
     seen = top_level(rendered)
     process = render(repo)
@@ -176,5 +166,28 @@ def test_at_every_swap_each_delivery_object_names_a_folder_that_exists(tmp_path:
         if process.poll() is None:
             process.kill()  # a failed check leaves no render stopped behind
     assert process.wait() == 0
-    assert pauses >= 2, "the render should be seen between its swaps"
     assert {pool: tree(rendered / pool) for pool in POOLS} == new
+    return pauses
+
+
+def test_at_every_swap_each_delivery_object_names_a_folder_that_exists(tmp_path: Path) -> None:
+    """The render is paused as soon as a folder of rendered/ is swapped, added, removed or loses units, and the
+    folders are checked: no Argo CD Application or Flux Kustomization may name a missing unit, no
+    ApplicationSet a missing pool folder, and no pool may be anything but old, new or in between. The swaps
+    follow each other closely, so a busy machine may let one render pass unseen: renders are watched until
+    at least two pauses were seen in all."""
+    expected = repository(tmp_path, "uninterrupted")
+    old = {pool: tree(expected / "rendered" / pool) for pool in POOLS}
+    reshape(expected)
+    assert render(expected).wait() == 0
+    new = {pool: tree(expected / "rendered" / pool) for pool in POOLS}
+    assert units(old["eu-west-1"]) - units(new["eu-west-1"]) == {"casual-0"}, "the change drops a unit"
+
+    pauses = 0
+    for attempt in range(8):
+        repo = repository(tmp_path, f"watched-{attempt}")
+        reshape(repo)
+        pauses += paused_at_swaps(repo, old, new)
+        if pauses >= 2:
+            break
+    assert pauses >= 2, "the render should be seen between its swaps"
