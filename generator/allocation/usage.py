@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from ..fleetfiles.model import PortRange
-from ..fleetfiles.rules import PoolSource
-from .spec import Allocation, Server
+if TYPE_CHECKING:  # a stamp's records hold `Use`s, and reading them must not load the fleet models
+    from ..fleetfiles.model import PortRange
+    from ..fleetfiles.rules import PoolSource
+    from .spec import Allocation, Server
 
 
 @dataclass(frozen=True, slots=True)

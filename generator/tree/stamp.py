@@ -23,19 +23,25 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
+import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cache
-from importlib import metadata
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..diagnostics import Diagnostic
-from ..manifests.delivery import DELIVERY_FOLDER
-from .compile import Compiled
+from ..manifests.delivery_check import DELIVERY_FOLDER
+from ..settings import Settings
+from .digest_cache import UNCACHED, DigestCache
 from .files import write_file_atomic
 from .record import PoolRecord, diagnostics_from_json, diagnostics_to_json, expect_text, pools_overlap
 from .survey import Inputs, changed_since, digest, inputs, listing, rendered_entries, written_entries
+
+if TYPE_CHECKING:  # deciding that the stamp matches must not load the compile path
+    from .compile import Compiled
 
 STAMP_FILE = ".fleetgen-stamp"
 _DEPENDENCIES = ("kubernetes-validate", "pydantic", "PyYAML", "jsonschema")
@@ -57,10 +63,25 @@ def code_fingerprint() -> str:
 
 
 def _version(name: str) -> str:
-    try:
-        return metadata.version(name)
-    except metadata.PackageNotFoundError:
-        return "-"
+    """A dependency's installed version, from the name of its metadata folder on sys.path (the first one
+    found that names a version, as installers name them): importing importlib.metadata costs more than a
+    no-op render's whole survey of the repository."""
+    wanted = _normalized(name)
+    for entry in sys.path:
+        try:
+            names = sorted(os.listdir(entry or "."))
+        except OSError:
+            continue
+        for folder in names:
+            if folder.endswith((".dist-info", ".egg-info")):
+                distribution, _, rest = folder.rpartition(".")[0].partition("-")
+                if rest and _normalized(distribution) == wanted:
+                    return rest.split("-")[0]
+    return "-"
+
+
+def _normalized(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def _tree(root: Path) -> Iterator[tuple[str, bytes]]:
@@ -82,30 +103,36 @@ class Survey:
     pools: dict[str, str | None]  # pool folder -> digest of its inputs and outputs (None: behind a link)
 
 
-def survey(fleets: Path, out: Path, settings: str, before: Inputs | None = None) -> Survey:
+def survey(
+    fleets: Path, out: Path, settings: str, before: Inputs | None = None, cached: DigestCache = UNCACHED
+) -> Survey:
     """Digest what is on disk, each pool's output on its own thread (hashing and reading release the GIL);
     the fleet files as `before` found them, when given."""
-    found = before or inputs(fleets)
+    found = before or inputs(fleets, cached)
 
     def pool_digest(name: str) -> str | None:
         files = found.pools[name]
-        return None if files is None else digest(files.entries, rendered_entries(out / name, f"rendered/{name}"))
+        if files is None:
+            return None
+        return digest(files.entries, rendered_entries(out / name, f"rendered/{name}", cached))
 
     names = sorted(found.pools)
     with ThreadPoolExecutor(max_workers=_WORKERS) as workers:
         pools = dict(zip(names, workers.map(pool_digest, names), strict=True))
-    delivery = digest(rendered_entries(out / DELIVERY_FOLDER, f"rendered/{DELIVERY_FOLDER}"))
-    return Survey(_key(settings), _shared(found, out), delivery, pools)
+    delivery = digest(rendered_entries(out / DELIVERY_FOLDER, f"rendered/{DELIVERY_FOLDER}", cached))
+    return Survey(_key(settings), _shared(found, out, cached), delivery, pools)
 
 
 def _key(settings: str) -> str:
     return hashlib.sha256(f"{code_fingerprint()}\0{settings}".encode()).hexdigest()
 
 
-def _shared(found: Inputs, out: Path) -> str:
+def _shared(found: Inputs, out: Path, cached: DigestCache) -> str:
     """What lies beside the pool folders: the fleet files as `found`, and rendered/ as it is on disk."""
     ignored = {*found.pools, DELIVERY_FOLDER}
-    beside = [rendered_entries(entry, f"rendered/{entry.name}") for entry in listing(out) if entry.name not in ignored]
+    beside = [
+        rendered_entries(entry, f"rendered/{entry.name}", cached) for entry in listing(out) if entry.name not in ignored
+    ]
     return digest(found.shared.entries, *beside)
 
 
@@ -174,13 +201,21 @@ class Prior:
 NOTHING = Prior(False, (), ())
 
 
+def prior_for(settings: Settings) -> Prior:
+    """What the stamp vouches for; a --pool run trusts nothing."""
+    return NOTHING if settings.pools else prior(settings.fleets, settings.out, settings.stamp_key)
+
+
 def prior(fleets: Path, out: Path, settings: str) -> Prior:
     """What the stamp vouches for now; the fleet files are surveyed first, before anything reads them."""
-    before = inputs(fleets)
+    cached = DigestCache.of(fleets)
+    before = inputs(fleets, cached)
     stamp = read_stamp(fleets, out)
     if stamp is None:
+        cached.save(complete=False)
         return Prior(False, (), (), inputs=before)
-    now = survey(fleets, out, settings, before)
+    now = survey(fleets, out, settings, before, cached)
+    cached.save(complete=True)
     headers = [header for header in stamp.headers if (header.key, header.shared) == (now.key, now.shared)]
     if not headers:
         return Prior(False, (), (), inputs=before)
@@ -205,7 +240,8 @@ def certify(compiled: Compiled, fleets: Path, out: Path, settings: str, prior: P
     if prior.inputs is None:
         remove_stamp(out)
         return []
-    after = inputs(fleets)
+    cached = DigestCache.of(fleets)
+    after = inputs(fleets, cached)
     locks = {pool.name: pool.lock_text for pool in compiled.pools}
     changed = changed_since(fleets, prior.inputs, after, locks, [record.name for record in compiled.records])
     if changed:
@@ -218,7 +254,7 @@ def certify(compiled: Compiled, fleets: Path, out: Path, settings: str, prior: P
             digests[pool.name] = digest(files.entries, written_entries(f"rendered/{pool.name}", pool.files))
     header = {
         "key": _key(settings),
-        "shared": _shared(after, out),
+        "shared": _shared(after, out, cached),
         "delivery": digest(written_entries(f"rendered/{DELIVERY_FOLDER}", compiled.delivery)),
         "diagnostics": diagnostics_to_json(compiled.shared_diagnostics, fleets),
     }
@@ -228,6 +264,7 @@ def certify(compiled: Compiled, fleets: Path, out: Path, settings: str, prior: P
         if pool_digest is not None:
             lines.append(_json({"pool": record.name, "digest": pool_digest, "record": record.to_json(fleets)}))
     write_file_atomic(out / STAMP_FILE, ("\n".join(lines) + "\n").encode("utf-8"))
+    cached.save(complete=False)
     return []
 
 

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-from ..manifests.delivery import DELIVERY_FOLDER
+from ..manifests.delivery_check import DELIVERY_FOLDER
 from .files import fsync_dir
 from .staging import STAGING_DIR, FolderPlan, apply_folder, drop_units, locked, recover
 
