@@ -4,7 +4,7 @@
 they do past it, and the other commands that compile the repository or read its fleet files; `edits` those
 that write fleet files, `nodes` the node sync, `live` those that hold the repository against the live
 cluster (status, probe), `rollout` the rollout group (status, next wave, undo); `options` defines every
-shared option once, `report` prints diagnostics and knows the exit codes.
+shared option once, `report` prints diagnostics, `exit_codes` names what commands exit with.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 import click
 
-from .report import ExitCode
+from .exit_codes import ExitCode
 
 __version__ = "0.1.0"  # the distribution's: pyproject.toml reads it from here, and --version prints it
 

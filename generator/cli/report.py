@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable
-from enum import IntEnum
 from pathlib import Path
 
 import click
@@ -12,13 +11,7 @@ import click
 from ..diagnostics import Diagnostic, format_diagnostic
 from ..fleetfiles.entries import repository_of
 from ..manifests.delivery_check import as_check_errors
-
-
-class ExitCode(IntEnum):
-    OK = 0
-    FAILED = 1
-    USAGE = 2
-    INTERNAL = 3
+from .exit_codes import ExitCode
 
 
 def diagnostics_text(diagnostics: Iterable[Diagnostic], repository: Path | None = None) -> str:
