@@ -15,7 +15,14 @@ from click.testing import CliRunner
 from generator.cli import COMMANDS, cli
 
 ROOT = Path(__file__).resolve().parent.parent
-PIPELINE = ("generator.cli.repository", "generator.cli.edits", "generator.cli.live", "generator.kube", "pydantic")
+PIPELINE = (
+    "generator.cli.repository",
+    "generator.cli.pipeline",
+    "generator.cli.edits",
+    "generator.cli.live",
+    "generator.kube",
+    "pydantic",
+)
 
 
 @pytest.mark.parametrize("option", ["--help", "--version"])

@@ -15,7 +15,9 @@ reads it.
 
 The stamp vouches only for what the render that wrote it read and wrote: the fleet files as surveyed before
 they were loaded (a render whose inputs changed before it finished writes no stamp) and the output as the
-render wrote it, never as it is found on disk afterwards (see `survey`).
+render wrote it, never as it is found on disk afterwards (see `survey`). The survey takes a file's digest from
+the local digest cache while the file's stat facts are the ones recorded with it (`digest_cache`), so a no-op
+stats rendered/ rather than reads it; the stamp itself holds no stat fact and is the same on every machine.
 """
 
 from __future__ import annotations

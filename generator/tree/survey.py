@@ -7,7 +7,8 @@ where the loader reads through links, also for the bytes it leads to.
 
 The fleet files are surveyed with marks too (inode, size, times, of a link's target as well): a render
 surveys its inputs before it reads them and again after it writes, and vouches for nothing that changed in
-between, not even a file changed and changed back (the kernel moves ctime on every change).
+between, not even a file changed and changed back (the kernel moves ctime on every change). Content digests
+come through a `DigestCache`, which reads only the files whose stat facts changed since it recorded them.
 """
 
 from __future__ import annotations
