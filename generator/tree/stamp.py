@@ -27,10 +27,9 @@ import json
 import os
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -51,48 +50,49 @@ _FORMAT = "fleetgen stamp v3"
 _WORKERS = min(4, os.cpu_count() or 1)
 
 
-@cache
-def code_fingerprint() -> str:
+def code_fingerprint(cached: DigestCache) -> str:
     """fleetgen's own files and its dependencies' versions: a changed fleetgen never trusts an old stamp."""
     hashed = hashlib.sha256(_FORMAT.encode())
     package = Path(__file__).resolve().parents[1]  # the whole generator package, every stage
-    for relative, content in _tree(package):
+    for relative, path in _tree(package):
         if not relative.endswith(".pyc"):
-            hashed.update(relative.encode() + b"\0" + content)
+            hashed.update(relative.encode() + b"\0" + cached.digest(path, Path.read_bytes))
+    versions = _versions(_DEPENDENCIES)
     for name in _DEPENDENCIES:
-        hashed.update(f"{name}={_version(name)}\0".encode())
+        hashed.update(f"{name}={versions.get(_normalized(name), '-')}\0".encode())
     return hashed.hexdigest()
 
 
-def _version(name: str) -> str:
-    """A dependency's installed version, from the name of its metadata folder on sys.path (the first one
-    found that names a version, as installers name them): importing importlib.metadata costs more than a
-    no-op render's whole survey of the repository."""
-    wanted = _normalized(name)
+def _versions(names: Iterable[str]) -> dict[str, str]:
+    """Installed versions by normalized name, from the names of the metadata folders on sys.path (the first
+    found that names a version, as importlib.metadata finds it): importing importlib.metadata costs more
+    than a no-op render's whole survey of the repository."""
+    wanted = {_normalized(name) for name in names}
+    found: dict[str, str] = {}
     for entry in sys.path:
         try:
-            names = sorted(os.listdir(entry or "."))
+            folders = sorted(os.listdir(entry or "."))
         except OSError:
             continue
-        for folder in names:
+        for folder in folders:
             if folder.endswith((".dist-info", ".egg-info")):
                 distribution, _, rest = folder.rpartition(".")[0].partition("-")
-                if rest and _normalized(distribution) == wanted:
-                    return rest.split("-")[0]
-    return "-"
+                if rest and _normalized(distribution) in wanted:
+                    found.setdefault(_normalized(distribution), rest.split("-")[0])
+    return found
 
 
 def _normalized(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def _tree(root: Path) -> Iterator[tuple[str, bytes]]:
-    """(posix path below `root`, content) of fleetgen's own files, in sorted order."""
+def _tree(root: Path) -> Iterator[tuple[str, Path]]:
+    """(posix path below `root`, path) of fleetgen's own files, in sorted order."""
     for directory, folders, files in os.walk(root):
         folders[:] = sorted(folder for folder in folders if folder != "__pycache__")
         for name in sorted(files):
             path = Path(directory) / name
-            yield path.relative_to(root).as_posix(), path.read_bytes()
+            yield path.relative_to(root).as_posix(), path
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,11 +122,11 @@ def survey(
     with ThreadPoolExecutor(max_workers=_WORKERS) as workers:
         pools = dict(zip(names, workers.map(pool_digest, names), strict=True))
     delivery = digest(rendered_entries(out / DELIVERY_FOLDER, f"rendered/{DELIVERY_FOLDER}", cached))
-    return Survey(_key(settings), _shared(found, out, cached), delivery, pools)
+    return Survey(_key(settings, cached), _shared(found, out, cached), delivery, pools)
 
 
-def _key(settings: str) -> str:
-    return hashlib.sha256(f"{code_fingerprint()}\0{settings}".encode()).hexdigest()
+def _key(settings: str, cached: DigestCache) -> str:
+    return hashlib.sha256(f"{code_fingerprint(cached)}\0{settings}".encode()).hexdigest()
 
 
 def _shared(found: Inputs, out: Path, cached: DigestCache) -> str:
@@ -255,7 +255,7 @@ def certify(compiled: Compiled, fleets: Path, out: Path, settings: str, prior: P
         if files is not None:
             digests[pool.name] = digest(files.entries, written_entries(f"rendered/{pool.name}", pool.files))
     header = {
-        "key": _key(settings),
+        "key": _key(settings, cached),
         "shared": _shared(after, out, cached),
         "delivery": digest(written_entries(f"rendered/{DELIVERY_FOLDER}", compiled.delivery)),
         "diagnostics": diagnostics_to_json(compiled.shared_diagnostics, fleets),
