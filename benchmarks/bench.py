@@ -3,7 +3,9 @@
 Generates a synthetic fleet repository, then measures (median of --runs) each command in a fresh
 process: wall time, peak RSS and files written. Beside them, two anchors from the same run: the time
 PyYAML's C dumper takes to write the same Pods, one file each, as a hand-written Python generator would,
-and `git status` on the rendered tree beside the no-op render. The cluster-facing commands read what
+and `git status` on the rendered tree beside the no-op render. Once rendered, the repository is a git
+checkout, as a user's is (fleetgen keeps its digest cache in .git; the first no-op fills it), and an edit is
+undone with `git checkout` between runs. The cluster-facing commands read what
 kubectl would print for the repository (`cluster_lists.py`): `status` its 150,000 Pods running, `nodes
 sync --all` its 5,000 Nodes.
 
@@ -214,7 +216,8 @@ def tree(root: Path) -> dict[str, str]:
     starts afterwards (a forked child starts with its parent's pages) is theirs alone."""
     return {
         str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(root.rglob("*"))
+        for folder in ("fleets", "rendered")
+        for p in sorted((root / folder).rglob("*"))
         if p.is_file()
     }
 
@@ -355,14 +358,22 @@ def cluster_rows(root: Path, runs: int) -> list[Measure]:
     return rows
 
 
-def git_status_row(root: Path, runs: int) -> Measure:
-    """`git status` on the rendered repository, committed: what a no-op render is compared with."""
+def commit(root: Path) -> None:
+    """Make the rendered repository a git checkout, as a user's is: fleetgen keeps its digest cache in .git."""
     for args in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "rendered"]):
         subprocess.run([*GIT, *args], cwd=root, check=True)
+
+
+def checkout(root: Path) -> None:
+    """Undo an edit and its render as git does, rewriting only the files that changed."""
+    subprocess.run([*GIT, "checkout", "-q", "--", "."], cwd=root, check=True)
+    subprocess.run([*GIT, "clean", "-q", "-f", "-d", "--", "fleets", "rendered"], cwd=root, check=True)
+
+
+def git_status_row(root: Path, runs: int) -> Measure:
+    """`git status` on the rendered repository, committed: what a no-op render is compared with."""
     subprocess.run([*GIT, "status", "--porcelain"], cwd=root, check=True, capture_output=True)  # the index refreshed
-    row = measure(root, "git status (anchor)", ["status", "--porcelain"], runs, program=GIT)
-    shutil.rmtree(root / ".git")
-    return row
+    return measure(root, "git status (anchor)", ["status", "--porcelain"], runs, program=GIT)
 
 
 def probe_row(endpoints: int, runs: int) -> Measure:
@@ -440,6 +451,9 @@ def main() -> None:
         measure(root, "fleetgen --help", ["--help"], args.runs),
         measure(root, "fleetgen --version", ["--version"], args.runs),
         measure(root, "full render (empty rendered/)", ["render"], args.runs, clean),
+    ]
+    commit(root)
+    rows += [
         measure(root, "no-op render", ["render"], args.runs),
         git_status_row(root, args.runs),
         measure(root, "check", ["check"], args.runs),
@@ -451,9 +465,10 @@ def main() -> None:
     rows.append(measure(root, "check, nothing reused (no stamp)", ["check"], args.runs, partial(drop_stamp, root)))
     restore(root, saved)
     rows += cluster_rows(root, args.runs)
+    timed(root, ["check"])  # the digest cache as a checkout where fleetgen ran before has it
 
     def edited(change):
-        return lambda: (restore(root, saved), change(root))
+        return lambda: (checkout(root), change(root))
 
     rows.append(measure(root, "one fleet +1 replica", ["render"], args.runs, edited(bump_replicas)))
     compared = [verify_without_reuse(root)]

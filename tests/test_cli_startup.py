@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
+from importlib import metadata
+from pathlib import Path
 
 import click
 import pytest
+from click.testing import CliRunner
 
 from generator.cli import COMMANDS, cli
 
-PIPELINE = ("generator.cli.repository", "generator.cli.edits", "generator.cli.live", "generator.kube", "pydantic")
+ROOT = Path(__file__).resolve().parent.parent
+PIPELINE = (
+    "generator.cli.repository",
+    "generator.cli.pipeline",
+    "generator.cli.edits",
+    "generator.cli.live",
+    "generator.kube",
+    "pydantic",
+)
 
 
 @pytest.mark.parametrize("option", ["--help", "--version"])
@@ -49,3 +61,40 @@ def test_every_command_loads_under_its_name() -> None:
     result = subprocess.run([sys.executable, "-m", "generator", "rendr"], capture_output=True, text=True, check=False)
     assert result.returncode == 2
     assert "No such command 'rendr'. Did you mean 'render'?" in result.stderr
+
+
+def test_version_is_the_distributions() -> None:
+    result = CliRunner().invoke(cli, ["--version"], prog_name="fleetgen")
+    assert result.exit_code == 0
+    assert result.stdout == f"fleetgen, version {metadata.version('fleetgen')}\n"
+
+
+# What deciding "the stamp matches" must not load: the fleet models, the schemas, the allocator, the emitters.
+COMPILE_PATH = (
+    "pydantic",
+    "jsonschema",
+    "yaml",
+    "importlib.metadata",
+    "generator.fleetfiles.model",
+    "generator.fleetfiles.load",
+    "generator.allocation.allocate",
+    "generator.manifests.render",
+    "generator.tree.compile",
+    "generator.cli.pipeline",
+)
+
+
+@pytest.mark.parametrize("command", ["render", "check"])
+def test_a_no_op_loads_no_compile_path(tmp_path: Path, command: str) -> None:
+    shutil.copytree(ROOT / "fleets", tmp_path / "fleets")
+    shutil.copytree(ROOT / "rendered", tmp_path / "rendered")
+    program = (
+        "import sys\nfrom generator.cli import cli\n"
+        f"try:\n    cli([{command!r}], prog_name='fleetgen')\nexcept SystemExit:\n    pass\n"
+        "print('loaded:', ' '.join(sorted(sys.modules)))"
+    )
+    subprocess.run([sys.executable, "-m", "generator", "render"], cwd=tmp_path, capture_output=True, check=True)
+    result = subprocess.run([sys.executable, "-c", program], cwd=tmp_path, capture_output=True, text=True, check=True)
+    assert "stamp matches" in result.stdout or "up to date" in result.stdout
+    loaded = result.stdout.rsplit("loaded: ", 1)[1].split()
+    assert [module for module in loaded if module.startswith(COMPILE_PATH)] == []

@@ -25,6 +25,7 @@ import pytest
 from test_edit import run
 
 from generator.parallel import available_workers
+from generator.tree.digest_cache import CACHE_FILE
 from generator.tree.runlock import RUN_LOCK
 from generator.tree.stamp import STAMP_FILE
 
@@ -133,6 +134,14 @@ def until_done_or_waiting(process: subprocess.Popen[str], timeout: float = 30) -
     return said
 
 
+def with_digest_cache(repo: Path, cached: bool) -> None:
+    """Make the repository a git checkout, whose surveys trust digests they recorded, and record them."""
+    if cached:
+        subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
+        assert run("check")[0] == 0
+        assert (repo / ".git" / CACHE_FILE).exists()
+
+
 def check_without_stamp(repo: Path) -> int:
     """The truth: `check` with nothing reused, which compares every file with a render from nothing."""
     stamp, aside = repo / "rendered" / STAMP_FILE, repo.parent / "stamp-aside"
@@ -146,11 +155,14 @@ def check_without_stamp(repo: Path) -> int:
             os.rename(aside, stamp)
 
 
-def test_an_edit_and_a_render_run_together_and_check_never_vouches_for_stale_output(repo: Path) -> None:
+@pytest.mark.parametrize("cached", [False, True], ids=["no-git", "digest-cache"])
+def test_an_edit_and_a_render_run_together_and_check_never_vouches_for_stale_output(repo: Path, cached: bool) -> None:
     """`fleetgen scale` and `fleetgen render` started together, again and again, the render paused at
     random moments (half the time just after it read the fleet files) while the scale runs on. After each
     round `check` says "up to date" only if a check that reuses nothing says so too; with the run lock the
-    two never interleave, so the repository always ends up to date."""
+    two never interleave, so the repository always ends up to date. In a git checkout, the same holds with
+    the digests the surveys trust from `.git/fleetgen-cache`."""
+    with_digest_cache(repo, cached)
     chance = random.Random(20260117)
     for round_number in range(8):
         (repo / "rendered" / STAMP_FILE).unlink(missing_ok=True)  # as after `render --pool`: render has work
@@ -168,14 +180,19 @@ def test_an_edit_and_a_render_run_together_and_check_never_vouches_for_stale_out
         assert not (code == 0 and truth != 0), f"round {round_number}: check said {stdout!r} over stale output"
         assert (code, truth) == (0, 0), f"round {round_number}: the edit and the render interleaved"
         assert not (repo / RUN_LOCK).exists()
+    assert (repo / ".git" / CACHE_FILE).exists() == cached
 
 
 @paused_by_its_workers
+@pytest.mark.parametrize("cached", [False, True], ids=["no-git", "digest-cache"])
 @pytest.mark.parametrize("changed_back", [False, True], ids=["changed", "changed-and-changed-back"])
-def test_a_fleet_file_changed_while_a_render_reads_is_not_vouched_for(repo: Path, changed_back: bool) -> None:
+def test_a_fleet_file_changed_while_a_render_reads_is_not_vouched_for(
+    repo: Path, changed_back: bool, cached: bool
+) -> None:
     """Someone saves a fleet file after the render read it (even twice, ending with the same bytes: the
     render cannot tell which it read): the render writes what it read, says that the file changed, exits 1
     and writes no stamp, so check and the next render look at the files again."""
+    with_digest_cache(repo, cached)
     render = render_paused_after_reading(repo)
     ranked = repo / RANKED
     original = ranked.read_text()

@@ -15,13 +15,8 @@ from click.testing import CliRunner
 
 from generator.cli import cli
 from generator.kube import crds
-from generator.manifests.delivery import (
-    COMPARE_OPTIONS,
-    DELIVERY_FOLDER,
-    RESOURCES_FINALIZER,
-    SERVER_SIDE_DIFF,
-    SYNC_WAVE,
-)
+from generator.manifests.delivery import COMPARE_OPTIONS, RESOURCES_FINALIZER, SERVER_SIDE_DIFF, SYNC_WAVE
+from generator.manifests.delivery_check import DELIVERY_FOLDER
 from generator.manifests.render import MANIFEST, NETWORK_UNIT, RECREATE_ANNOTATIONS
 from generator.tree.write import OWNED_MARKER
 

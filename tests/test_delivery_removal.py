@@ -13,7 +13,7 @@ import pytest
 import yaml
 from test_incremental import replace_in, run
 
-from generator.manifests.delivery import DELIVERY_FOLDER
+from generator.manifests.delivery_check import DELIVERY_FOLDER
 
 ROOT = Path(__file__).resolve().parent.parent
 ALLOW = "--allow-delivery-removal"

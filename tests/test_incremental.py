@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from generator.cli import cli
 from generator.kube import api as kube
 from generator.settings import Settings
+from generator.tree.digest_cache import UNCACHED
 from generator.tree.stamp import STAMP_FILE, prior, read_stamp, survey
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -450,12 +451,12 @@ def test_the_stamp_fingerprints_every_stage_of_fleetgen(monkeypatch: pytest.Monk
     walk = stamp._tree
 
     def recorded(root: Path) -> Any:
-        for relative, content in walk(root):
+        for relative, path in walk(root):
             read.append(relative)
-            yield relative, content
+            yield relative, path
 
     monkeypatch.setattr(stamp, "_tree", recorded)
-    stamp.code_fingerprint.__wrapped__()
+    stamp.code_fingerprint(UNCACHED)
     package = Path(generator.__file__).parent
     modules = {path.relative_to(package).as_posix() for path in package.rglob("*.py")}
     assert modules <= set(read) and "kube/api.py" in modules

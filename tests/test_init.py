@@ -17,7 +17,7 @@ from test_workflows import actionlint, run_step, step_script
 from generator.cli import cli
 from generator.edits.scaffold import SCHEMA, TEMPLATES, WORKFLOW
 from generator.kube import crds
-from generator.manifests.delivery import DELIVERY_FOLDER
+from generator.manifests.delivery_check import DELIVERY_FOLDER
 
 
 def run(*args: str) -> tuple[int, str]:

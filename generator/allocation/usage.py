@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # only annotations: what the figures are counted from
+if TYPE_CHECKING:  # a stamp's records hold `Use`s, and reading them must not load the fleet models
     from ..fleetfiles.model import Node as NodeModel
     from ..fleetfiles.model import PortRange
     from ..fleetfiles.rules import FleetSource, PoolSource

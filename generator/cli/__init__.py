@@ -1,9 +1,11 @@
 """CLI: click commands, each a thin shell that builds settings, calls a stage, prints and exits.
 
-`repository` holds the commands that compile the repository, `capacity` the one that only allocates,
-`edits` those that write fleet files, `nodes` the node sync, `live` those that hold the repository against
-the live cluster (status, probe), `rollout` the rollout group (status, next wave, undo); `options` defines
-every shared option once, `report` prints diagnostics and knows the exit codes.
+`repository` holds render and check, which end early when the stamp vouches for every pool; `pipeline` what
+they do past it, and the other commands that compile the repository or read its fleet files; `capacity` the
+one that only allocates; `edits` those that write fleet files, `nodes` the node sync, `live` those that hold
+the repository against the live cluster (status, probe), `rollout` the rollout group (status, next wave,
+undo); `options` defines every shared option once, `report` prints diagnostics, `exit_codes` names what
+commands exit with.
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ from typing import NamedTuple
 
 import click
 
-from .report import ExitCode
+from .exit_codes import ExitCode
+
+__version__ = "0.1.0"  # the distribution's: pyproject.toml reads it from here, and --version prints it
 
 
 class LazyCommand(NamedTuple):
@@ -28,21 +32,21 @@ class LazyCommand(NamedTuple):
 
 # By name; `fleetgen --help` lists them sorted, as click does. A test holds each summary to the command's help.
 COMMANDS = {
-    "validate": LazyCommand("repository", "validate", "Check the fleet files only; exit 1 when any is invalid."),
+    "validate": LazyCommand("pipeline", "validate", "Check the fleet files only; exit 1 when any is invalid."),
     "render": LazyCommand("repository", "render", "Write rendered/ and the pools' allocations.lock files."),
     "check": LazyCommand("repository", "check", "Exit 1 when rendered/ or a lock is not what render would write."),
     "plan": LazyCommand(
-        "repository",
+        "pipeline",
         "plan",
         "Tell what a render would change: servers added, removed, moved, ports changed, restarts.",
     ),
     "endpoints": LazyCommand(
-        "repository",
+        "pipeline",
         "endpoints",
         "Print every server's address and ports, as the pool's endpoints ConfigMaps hold them.",
     ),
     "schema": LazyCommand(
-        "repository", "schema", "Print the JSON Schema of fleet files (for yaml-language-server and other editors)."
+        "pipeline", "schema", "Print the JSON Schema of fleet files (for yaml-language-server and other editors)."
     ),
     "init": LazyCommand(
         "edits",
@@ -136,7 +140,7 @@ class LazyGroup(click.Group):
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="fleetgen")
+@click.version_option(version=__version__)
 def cli() -> None:
     """Compile game-server fleet files into deterministic Kubernetes manifests with pre-assigned hostPorts."""
 

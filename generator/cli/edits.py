@@ -15,7 +15,7 @@ import click
 from ..diagnostics import Diagnostic, format_diagnostic
 from ..edits import agones, edit, scaffold
 from ..edits.edit import Checked, FileEdit, Proposal
-from ..manifests.delivery import PLACEHOLDER_REPO_URL
+from ..manifests.delivery_check import PLACEHOLDER_REPO_URL
 from ..settings import Settings
 from ..tree.plan import plan_text
 from .options import fleets_option, kubernetes_version_option, out_option, pool_and_name, settings_for, wait_option

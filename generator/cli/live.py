@@ -23,8 +23,8 @@ from .options import (
     pool_option,
     settings_for,
 )
+from .pipeline import compiled_or_exit
 from .report import ExitCode, print_diagnostics
-from .repository import compiled_or_exit
 
 STATUS_FORMATS = {"table": status_table, "json": status_json, "markdown": status_markdown}
 PROBE_FORMATS = {"table": probe_table, "json": probe_json}

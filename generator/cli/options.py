@@ -9,15 +9,15 @@ from typing import Any
 import click
 
 from ..diagnostics import did_you_mean
-from ..kube import api
-from ..manifests.delivery_plan import ALLOW_REMOVAL_OPTION
+from ..kube import versions
+from ..manifests.delivery_check import ALLOW_REMOVAL_OPTION
 from ..settings import Settings
 
 Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
 
 kubernetes_version_option: Decorator = click.option(
     "--kubernetes-version",
-    default=api.latest_version,
+    default=versions.latest_version,
     show_default="newest bundled",
     help="Kubernetes version whose API schemas templates and output are validated against.",
 )
@@ -88,9 +88,9 @@ def settings_for(
     fleets: Path, pools: tuple[str, ...], kubernetes_version: str, out: Path = Path("rendered"), jobs: int = 0
 ) -> Settings:
     """One frozen value from the options; an unknown Kubernetes version is a usage error (exit 2)."""
-    resolved = api.resolve_version(kubernetes_version)
+    resolved = versions.resolve_version(kubernetes_version)
     if resolved is None:
-        supported = ", ".join(api.bundled_versions())
+        supported = ", ".join(versions.bundled_versions())
         raise click.BadParameter(
             f"{kubernetes_version!r} is not one of the bundled versions: {supported}", param_hint="--kubernetes-version"
         )

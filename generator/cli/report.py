@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable
-from enum import IntEnum
 from pathlib import Path
 
 import click
 
 from ..diagnostics import Diagnostic, format_diagnostic
 from ..fleetfiles.entries import repository_of
-
-
-class ExitCode(IntEnum):
-    OK = 0
-    FAILED = 1
-    USAGE = 2
-    INTERNAL = 3
+from ..manifests.delivery_check import as_check_errors
+from .exit_codes import ExitCode
 
 
 def diagnostics_text(diagnostics: Iterable[Diagnostic], repository: Path | None = None) -> str:
@@ -37,3 +32,11 @@ def print_diagnostics(diagnostics: Iterable[Diagnostic], writes: bool = False, f
         )
         return ExitCode.FAILED
     return ExitCode.OK
+
+
+def print_or_exit(diagnostics: Iterable[Diagnostic], fleets: Path, writes: bool, deployable: bool = False) -> None:
+    """Print the diagnostics once (with `deployable`, the warnings that make a repository undeployable as
+    errors); exit 1 when any is an error."""
+    shown = as_check_errors(diagnostics) if deployable else diagnostics
+    if print_diagnostics(shown, writes, fleets) is ExitCode.FAILED:
+        sys.exit(ExitCode.FAILED)

@@ -15,6 +15,8 @@ from pathlib import Path
 
 from ..diagnostics import Diagnostic, error
 
+LOCK_FILE = "allocations.lock"  # beside a pool's fleet files: what render allocated, read before it allocates
+
 
 class Expected(StrEnum):
     FILE = "file"

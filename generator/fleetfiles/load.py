@@ -17,11 +17,10 @@ from typing import Any
 import yaml
 
 from ..diagnostics import Diagnostic, error, warning
-from .entries import Expected, refusal, repository_of
+from .entries import LOCK_FILE, Expected, refusal, repository_of
 from .yaml_errors import explain, place, refused_character
 
 POOL_FILE = "pool.yaml"
-LOCK_FILE = "allocations.lock"
 GITOPS_FILE = "gitops.yaml"
 MAX_FILE_BYTES = 8 * 1024 * 1024
 MAX_EXPANDED_NODES = 1_000_000

@@ -5,7 +5,8 @@ Leaves: problems as plain data (strings, `SchemaProblem`), numbers (millicores, 
     requests) and the Pod checks that both a template check and the admission policy's CEL are made from.
 Must not import: any other stage of fleetgen; only `generator.diagnostics` beside it.
 
-Modules: `api` (the bundled API schemas and the API server's name, label, port and address rules),
+Modules: `versions` (the Kubernetes versions whose schemas are bundled), `api` (the bundled API schemas
+and the API server's name, label, port and address rules),
 `crds` (the providers' CustomResourceDefinition schemas), `quantity`, `requests` (a Pod's requests as the
 scheduler counts them), `podchecks` (one Pod field's rule, in Python and in CEL).
 """

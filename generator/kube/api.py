@@ -12,16 +12,17 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from typing import Any
 
 import jsonschema
 import referencing
-from packaging.version import InvalidVersion, Version
 
 from ..diagnostics import did_you_mean
+from .versions import bundled_versions as bundled_versions
+from .versions import latest_version as latest_version
+from .versions import resolve_version as resolve_version
+from .versions import schema_root
 
-_SCHEMA_ROOT = "kubernetes-json-schema"
 _DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _QUALIFIED_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
@@ -38,34 +39,6 @@ class SchemaProblem:
     path: tuple[str | int, ...]
     message: str
     hint: str = ""
-
-
-def bundled_versions() -> list[str]:
-    """Kubernetes minor versions whose schemas kubernetes-validate ships, oldest first."""
-    root = resources.files("kubernetes_validate").joinpath(_SCHEMA_ROOT)
-    found = {entry.name.split("-")[0].lstrip("v") for entry in root.iterdir() if entry.name.startswith("v")}
-    return sorted((_minor(v) for v in found), key=Version)
-
-
-def latest_version() -> str:
-    return bundled_versions()[-1]
-
-
-def resolve_version(requested: str) -> str | None:
-    """The newest bundled minor version not newer than `requested`, or None when there is none."""
-    try:
-        wanted = Version(_minor(requested.lstrip("v")))
-    except InvalidVersion:
-        return None
-    bundled = bundled_versions()
-    if wanted > Version(bundled[-1]):
-        return None
-    candidates = [v for v in bundled if Version(v) <= wanted]
-    return candidates[-1] if candidates else None
-
-
-def _minor(version: str) -> str:
-    return ".".join(version.split(".")[:2])
 
 
 @cache
@@ -87,8 +60,7 @@ def _registry(version: str) -> referencing.Registry:
 
 
 def _folder(version: str) -> Any:
-    root = resources.files("kubernetes_validate").joinpath(_SCHEMA_ROOT)
-    return root.joinpath(f"v{version}.0-local-strict")
+    return schema_root() / f"v{version}.0-local-strict"
 
 
 @cache

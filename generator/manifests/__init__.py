@@ -8,6 +8,6 @@ Must not import: tree, edits, cli (it returns text; it never writes a file).
 Modules: `render` (Pods and units), `agones_gameserver` (the GameServer each server's Agones SDK reads),
 `emit` (canonical YAML), `firewall` and `firewall_plan` (what each provider lets in), `port_spans` (port
 sets as ranges under a quota), `admission` (Namespace and ValidatingAdmissionPolicy), `delivery` (Argo CD,
-Flux), `verify` (schemas and the API server's own rules). A new output format or firewall provider goes
-here.
+Flux) and `delivery_check` (their folder and the placeholder rule, without the models), `verify` (schemas
+and the API server's own rules). A new output format or firewall provider goes here.
 """

@@ -20,9 +20,9 @@ import yaml
 
 from ..diagnostics import Diagnostic, error, warning
 from .delivery import UNIT_LABEL
+from .delivery_check import ALLOW_REMOVAL_OPTION
 from .render import NETWORK_UNIT, POOL_LABEL
 
-ALLOW_REMOVAL_OPTION = "--allow-delivery-removal"
 ACTIONS = ("removed", "changed", "added")  # the order a pool's changes are listed in: the loudest first
 FLUX_FOLDER = "flux/"
 LISTED = 20

@@ -8,7 +8,8 @@ Leaves: `compile.Compiled` (desired files, locks, records), and the three ends o
 Must not import: edits, cli.
 
 Modules: `repository` (load, validate and compile, reusing what the stamp vouches for), `compile` (the
-pure core), `record`, `survey` and `stamp` (what lets an unchanged pool be reused unread), `write`,
+pure core), `record`, `survey` and `stamp` (what lets an unchanged pool be reused unread), `digest_cache`
+(the survey's digests, trusted while a file's stat facts hold, kept in .git), `write`,
 `staging` and `files` (safe writes), `runlock` (one writing run at a time), `sinks` (write, compare,
 describe), `diff` (`check --diff`), `revision` (rendered/ and the locks at a git revision, read with git),
 `plan` (old vs new, in words), `revisions` (each server's template revision, named by its hash),

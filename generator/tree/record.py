@@ -62,16 +62,16 @@ class PoolRecord:
             name=expect_text(data["name"]),
             cluster=None if cluster is None else expect_text(cluster),
             namespace=expect_text(data["namespace"]),
-            nodes=tuple(expect_text(node) for node in data["nodes"]),
-            addresses=tuple(expect_text(address) for address in data["addresses"]),
-            units=tuple(expect_text(unit) for unit in data["units"]),
+            nodes=_texts(data["nodes"]),
+            addresses=_texts(data["addresses"]),
+            units=_texts(data["units"]),
             servers=_number(data["servers"]),
             nodes_used=_number(data["nodes_used"]),
             usage=tuple(
                 Use(expect_text(resource), _number(used), _number(total), expect_text(unit))
                 for resource, used, total, unit in data["usage"]
             ),
-            firewall_unused=tuple(expect_text(line) for line in data["firewall_unused"]),
+            firewall_unused=_texts(data["firewall_unused"]),
             pod_security=(_flag(bold), expect_text(notice)),
             diagnostics=diagnostics_from_json(data["diagnostics"], fleets),
         )
@@ -105,6 +105,14 @@ def expect_text(value: object) -> str:
     if not isinstance(value, str):
         raise TypeError(f"expected text, got {type(value).__name__}")
     return value
+
+
+def _texts(values: Iterable[object]) -> tuple[str, ...]:
+    """`values` when every one is a string (a pool's hundred node names: checked in one pass, not a call each)."""
+    found = tuple(values)
+    if not all(isinstance(value, str) for value in found):
+        raise TypeError("expected a list of text")
+    return found  # type: ignore[return-value]
 
 
 def _number(value: object) -> int:

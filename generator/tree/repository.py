@@ -53,8 +53,3 @@ def compile_repository(settings: Settings, prior: stamp.Prior = stamp.NOTHING) -
     if prior.reused and pools_overlap(compiled.records):
         return compile_repository(settings)
     return Outcome(None if has_errors(compiled.diagnostics) else compiled, compiled.diagnostics)
-
-
-def prior_for(settings: Settings) -> stamp.Prior:
-    """What the stamp vouches for; a --pool run trusts nothing."""
-    return stamp.NOTHING if settings.pools else stamp.prior(settings.fleets, settings.out, settings.stamp_key)

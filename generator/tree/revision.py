@@ -19,7 +19,7 @@ from pathlib import Path
 
 from ..diagnostics import Diagnostic, error
 from ..fleetfiles.load import LOCK_FILE
-from ..manifests.delivery import DELIVERY_FOLDER
+from ..manifests.delivery_check import DELIVERY_FOLDER
 from ..manifests.render import MANIFEST
 from .compile import PoolOutput
 from .write import OWNED_MARKER, TreeChanges

@@ -14,7 +14,7 @@ from typing import Protocol
 from ..allocation.lock import parse_lock
 from ..diagnostics import Diagnostic, error
 from ..fleetfiles.load import GITOPS_FILE
-from ..manifests.delivery import DELIVERY_FOLDER
+from ..manifests.delivery_check import DELIVERY_FOLDER
 from ..manifests.delivery_plan import DeliveryPlan, Served, Takedown, delivery_plan, removal_diagnostics
 from ..manifests.firewall_plan import FirewallPlan, firewall_plan
 from ..manifests.render import MANIFEST, NETWORK_UNIT, endpoint_entry

@@ -15,7 +15,9 @@ reads it.
 
 The stamp vouches only for what the render that wrote it read and wrote: the fleet files as surveyed before
 they were loaded (a render whose inputs changed before it finished writes no stamp) and the output as the
-render wrote it, never as it is found on disk afterwards (see `survey`).
+render wrote it, never as it is found on disk afterwards (see `survey`). The survey takes a file's digest from
+the local digest cache while the file's stat facts are the ones recorded with it (`digest_cache`), so a no-op
+stats rendered/ rather than reads it; the stamp itself holds no stat fact and is the same on every machine.
 """
 
 from __future__ import annotations
@@ -23,19 +25,24 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterator
+import re
+import sys
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from functools import cache
-from importlib import metadata
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..diagnostics import Diagnostic
-from ..manifests.delivery import DELIVERY_FOLDER
-from .compile import Compiled
+from ..manifests.delivery_check import DELIVERY_FOLDER
+from ..settings import Settings
+from .digest_cache import UNCACHED, DigestCache
 from .files import write_file_atomic
 from .record import PoolRecord, diagnostics_from_json, diagnostics_to_json, expect_text, pools_overlap
 from .survey import Inputs, changed_since, digest, inputs, listing, rendered_entries, written_entries
+
+if TYPE_CHECKING:  # deciding that the stamp matches must not load the compile path
+    from .compile import Compiled
 
 STAMP_FILE = ".fleetgen-stamp"
 _DEPENDENCIES = ("kubernetes-validate", "pydantic", "PyYAML", "jsonschema")
@@ -43,33 +50,49 @@ _FORMAT = "fleetgen stamp v3"
 _WORKERS = min(4, os.cpu_count() or 1)
 
 
-@cache
-def code_fingerprint() -> str:
+def code_fingerprint(cached: DigestCache) -> str:
     """fleetgen's own files and its dependencies' versions: a changed fleetgen never trusts an old stamp."""
     hashed = hashlib.sha256(_FORMAT.encode())
     package = Path(__file__).resolve().parents[1]  # the whole generator package, every stage
-    for relative, content in _tree(package):
+    for relative, path in _tree(package):
         if not relative.endswith(".pyc"):
-            hashed.update(relative.encode() + b"\0" + content)
+            hashed.update(relative.encode() + b"\0" + cached.digest(path, Path.read_bytes))
+    versions = _versions(_DEPENDENCIES)
     for name in _DEPENDENCIES:
-        hashed.update(f"{name}={_version(name)}\0".encode())
+        hashed.update(f"{name}={versions.get(_normalized(name), '-')}\0".encode())
     return hashed.hexdigest()
 
 
-def _version(name: str) -> str:
-    try:
-        return metadata.version(name)
-    except metadata.PackageNotFoundError:
-        return "-"
+def _versions(names: Iterable[str]) -> dict[str, str]:
+    """Installed versions by normalized name, from the names of the metadata folders on sys.path (the first
+    found that names a version, as importlib.metadata finds it): importing importlib.metadata costs more
+    than a no-op render's whole survey of the repository."""
+    wanted = {_normalized(name) for name in names}
+    found: dict[str, str] = {}
+    for entry in sys.path:
+        try:
+            folders = sorted(os.listdir(entry or "."))
+        except OSError:
+            continue
+        for folder in folders:
+            if folder.endswith((".dist-info", ".egg-info")):
+                distribution, _, rest = folder.rpartition(".")[0].partition("-")
+                if rest and _normalized(distribution) in wanted:
+                    found.setdefault(_normalized(distribution), rest.split("-")[0])
+    return found
 
 
-def _tree(root: Path) -> Iterator[tuple[str, bytes]]:
-    """(posix path below `root`, content) of fleetgen's own files, in sorted order."""
+def _normalized(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _tree(root: Path) -> Iterator[tuple[str, Path]]:
+    """(posix path below `root`, path) of fleetgen's own files, in sorted order."""
     for directory, folders, files in os.walk(root):
         folders[:] = sorted(folder for folder in folders if folder != "__pycache__")
         for name in sorted(files):
             path = Path(directory) / name
-            yield path.relative_to(root).as_posix(), path.read_bytes()
+            yield path.relative_to(root).as_posix(), path
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,30 +105,36 @@ class Survey:
     pools: dict[str, str | None]  # pool folder -> digest of its inputs and outputs (None: behind a link)
 
 
-def survey(fleets: Path, out: Path, settings: str, before: Inputs | None = None) -> Survey:
+def survey(
+    fleets: Path, out: Path, settings: str, before: Inputs | None = None, cached: DigestCache = UNCACHED
+) -> Survey:
     """Digest what is on disk, each pool's output on its own thread (hashing and reading release the GIL);
     the fleet files as `before` found them, when given."""
-    found = before or inputs(fleets)
+    found = before or inputs(fleets, cached)
 
     def pool_digest(name: str) -> str | None:
         files = found.pools[name]
-        return None if files is None else digest(files.entries, rendered_entries(out / name, f"rendered/{name}"))
+        if files is None:
+            return None
+        return digest(files.entries, rendered_entries(out / name, f"rendered/{name}", cached))
 
     names = sorted(found.pools)
     with ThreadPoolExecutor(max_workers=_WORKERS) as workers:
         pools = dict(zip(names, workers.map(pool_digest, names), strict=True))
-    delivery = digest(rendered_entries(out / DELIVERY_FOLDER, f"rendered/{DELIVERY_FOLDER}"))
-    return Survey(_key(settings), _shared(found, out), delivery, pools)
+    delivery = digest(rendered_entries(out / DELIVERY_FOLDER, f"rendered/{DELIVERY_FOLDER}", cached))
+    return Survey(_key(settings, cached), _shared(found, out, cached), delivery, pools)
 
 
-def _key(settings: str) -> str:
-    return hashlib.sha256(f"{code_fingerprint()}\0{settings}".encode()).hexdigest()
+def _key(settings: str, cached: DigestCache) -> str:
+    return hashlib.sha256(f"{code_fingerprint(cached)}\0{settings}".encode()).hexdigest()
 
 
-def _shared(found: Inputs, out: Path) -> str:
+def _shared(found: Inputs, out: Path, cached: DigestCache) -> str:
     """What lies beside the pool folders: the fleet files as `found`, and rendered/ as it is on disk."""
     ignored = {*found.pools, DELIVERY_FOLDER}
-    beside = [rendered_entries(entry, f"rendered/{entry.name}") for entry in listing(out) if entry.name not in ignored]
+    beside = [
+        rendered_entries(entry, f"rendered/{entry.name}", cached) for entry in listing(out) if entry.name not in ignored
+    ]
     return digest(found.shared.entries, *beside)
 
 
@@ -174,13 +203,21 @@ class Prior:
 NOTHING = Prior(False, (), ())
 
 
+def prior_for(settings: Settings) -> Prior:
+    """What the stamp vouches for; a --pool run trusts nothing."""
+    return NOTHING if settings.pools else prior(settings.fleets, settings.out, settings.stamp_key)
+
+
 def prior(fleets: Path, out: Path, settings: str) -> Prior:
     """What the stamp vouches for now; the fleet files are surveyed first, before anything reads them."""
-    before = inputs(fleets)
+    cached = DigestCache.of(fleets)
+    before = inputs(fleets, cached)
     stamp = read_stamp(fleets, out)
     if stamp is None:
+        cached.save(complete=False)
         return Prior(False, (), (), inputs=before)
-    now = survey(fleets, out, settings, before)
+    now = survey(fleets, out, settings, before, cached)
+    cached.save(complete=True)
     headers = [header for header in stamp.headers if (header.key, header.shared) == (now.key, now.shared)]
     if not headers:
         return Prior(False, (), (), inputs=before)
@@ -205,7 +242,8 @@ def certify(compiled: Compiled, fleets: Path, out: Path, settings: str, prior: P
     if prior.inputs is None:
         remove_stamp(out)
         return []
-    after = inputs(fleets)
+    cached = DigestCache.of(fleets)
+    after = inputs(fleets, cached)
     locks = {pool.name: pool.lock_text for pool in compiled.pools}
     changed = changed_since(fleets, prior.inputs, after, locks, [record.name for record in compiled.records])
     if changed:
@@ -218,8 +256,8 @@ def certify(compiled: Compiled, fleets: Path, out: Path, settings: str, prior: P
             written = [(f"rendered/{pool.name}/{path}", sha) for path, sha in pool.digests.items()]
             digests[pool.name] = digest(files.entries, written)
     header = {
-        "key": _key(settings),
-        "shared": _shared(after, out),
+        "key": _key(settings, cached),
+        "shared": _shared(after, out, cached),
         "delivery": digest(written_entries(f"rendered/{DELIVERY_FOLDER}", compiled.delivery)),
         "diagnostics": diagnostics_to_json(compiled.shared_diagnostics, fleets),
     }
@@ -229,6 +267,7 @@ def certify(compiled: Compiled, fleets: Path, out: Path, settings: str, prior: P
         if pool_digest is not None:
             lines.append(_json({"pool": record.name, "digest": pool_digest, "record": record.to_json(fleets)}))
     write_file_atomic(out / STAMP_FILE, ("\n".join(lines) + "\n").encode("utf-8"))
+    cached.save(complete=False)
     return []
 
 

@@ -7,7 +7,8 @@ where the loader reads through links, also for the bytes it leads to.
 
 The fleet files are surveyed with marks too (inode, size, times, of a link's target as well): a render
 surveys its inputs before it reads them and again after it writes, and vouches for nothing that changed in
-between, not even a file changed and changed back (the kernel moves ctime on every change).
+between, not even a file changed and changed back (the kernel moves ctime on every change). Content digests
+come through a `DigestCache`, which reads only the files whose stat facts changed since it recorded them.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..fleetfiles.load import LOCK_FILE
+from ..fleetfiles.entries import LOCK_FILE
+from .digest_cache import UNCACHED, DigestCache
 
 Entry = tuple[str, bytes]  # (path from the repository root, sha256 of the content)
 
@@ -47,7 +49,7 @@ def listing(folder: Path) -> list[Path]:
     return sorted((entry for entry in folder.iterdir() if not entry.name.startswith(".")), key=lambda p: p.name)
 
 
-def inputs(fleets: Path) -> Inputs:
+def inputs(fleets: Path, cache: DigestCache = UNCACHED) -> Inputs:
     """The fleets folder as it is now: a pool folder is any folder in it, as the loader sees them."""
     pools: dict[str, Files | None] = {}
     shared: list[tuple[Path, str]] = []
@@ -57,18 +59,18 @@ def inputs(fleets: Path) -> Inputs:
         elif entry.is_symlink():
             pools[entry.name] = None
         else:
-            pools[entry.name] = _files([(entry, f"fleets/{entry.name}")])
-    return Inputs(_files(shared), pools)
+            pools[entry.name] = _files([(entry, f"fleets/{entry.name}")], cache)
+    return Inputs(_files(shared, cache), pools)
 
 
-def _files(roots: Iterable[tuple[Path, str]]) -> Files:
+def _files(roots: Iterable[tuple[Path, str]], cache: DigestCache) -> Files:
     """Each mark is taken before the content is read, so a change while reading shows in one or the other."""
     entries: list[Entry] = []
     marks: list[tuple[str, tuple[int, ...]]] = []
     for root, label in roots:
         for path, file in walk(root, label):
             marks.append((path, _mark(file)))
-            entries.append((path, hashlib.sha256(_content(file, follow=True)).digest()))
+            entries.append((path, cache.digest(file, _followed)))
     return Files(tuple(entries), tuple(marks))
 
 
@@ -101,6 +103,14 @@ def _content(path: Path, follow: bool) -> bytes:
         return f"cannot be read\0{problem.errno}".encode()
 
 
+def _followed(path: Path) -> bytes:
+    return _content(path, follow=True)
+
+
+def _unfollowed(path: Path) -> bytes:
+    return _content(path, follow=False)
+
+
 def _mark(path: Path) -> tuple[int, ...]:
     """What changes whenever a file is rewritten or replaced: inode, size, mtime and ctime (and the target's)."""
     try:
@@ -114,9 +124,9 @@ def _mark(path: Path) -> tuple[int, ...]:
     return mark
 
 
-def rendered_entries(root: Path, label: str) -> list[Entry]:
+def rendered_entries(root: Path, label: str, cache: DigestCache = UNCACHED) -> list[Entry]:
     """The entries of a folder of the output as it is on disk (links are never followed there)."""
-    return [(path, hashlib.sha256(_content(file, follow=False)).digest()) for path, file in walk(root, label)]
+    return [(path, cache.digest(file, _unfollowed)) for path, file in walk(root, label)]
 
 
 def written_entries(label: str, files: Mapping[str, bytes]) -> list[Entry]:

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-from ..manifests.delivery import DELIVERY_FOLDER
+from ..manifests.delivery_check import DELIVERY_FOLDER
 from .files import fsync_dir
 from .staging import STAGING_DIR, FolderPlan, drop_units, locked, publish_folder, recover, stage_folders
 
