@@ -294,11 +294,27 @@ def prepare(settings: Settings, pool: str, propose: Callable[[Loaded], Proposal]
     return prepare_pools(settings, (pool,), propose)
 
 
-def prepare_pools(settings: Settings, pools: Sequence[str], propose: Callable[[Loaded], Proposal]) -> Checked:
+@dataclass(frozen=True, slots=True)
+class Baseline:
+    """The repository as an edit finds it: what the stamp vouches for (surveyed before any file is read),
+    then the fleet files, read once for both choosing and checking the edit."""
+
+    prior: stamp.Prior
+    loaded: Loaded
+
+
+def read_baseline(settings: Settings) -> Baseline:
+    return Baseline(stamp.prior(settings.fleets, settings.out, settings.stamp_key), load_fleets(settings.fleets))
+
+
+def prepare_pools(
+    settings: Settings, pools: Sequence[str], propose: Callable[[Loaded], Proposal], baseline: Baseline | None = None
+) -> Checked:
     """`prepare` for an edit of several pools, each compiled but those the edit leaves as they are and the
-    stamp vouches for (a node sync of 50 pools where one node changed compiles one pool, not 50)."""
-    prior = stamp.prior(settings.fleets, settings.out, settings.stamp_key)
-    loaded = load_fleets(settings.fleets)
+    stamp vouches for (a node sync of 50 pools where one node changed compiles one pool, not 50); the
+    repository is read now unless the caller already read it to choose the pools (`baseline`)."""
+    baseline = baseline or read_baseline(settings)
+    prior, loaded = baseline.prior, baseline.loaded
     proposal = propose(loaded)
     if has_errors(proposal.notes):  # a file that does not load may be why the fleet or node was not found
         return Checked(proposal, (), (*loaded.diagnostics, *proposal.notes))
