@@ -21,8 +21,8 @@ from ..fleetfiles.model import NodePool
 from ..fleetfiles.parse import parse_document
 from ..kube.quantity import to_bytes, to_millicores
 from ..settings import Settings
+from ..tree.stamp import Prior
 from .edit import (
-    Baseline,
     Checked,
     Proposal,
     in_place,
@@ -88,7 +88,7 @@ def discovering_pools(loaded: Loaded) -> list[str]:
 
 
 def prepare_sync(
-    settings: Settings, pools: Sequence[str], read: Objects, baseline: Baseline
+    settings: Settings, pools: Sequence[str], read: Objects, repository: tuple[Prior, Loaded]
 ) -> tuple[Checked, tuple[PoolSync, ...]]:
     """Propose the sync of `pools` from the Nodes `read` holds, and check it as any edit; nothing is written.
     A sync refused because what is left does not render also names the nodes it takes away."""
@@ -99,7 +99,7 @@ def prepare_sync(
         syncs.extend(found)
         return proposal
 
-    checked = prepare_pools(settings, pools, propose, baseline)
+    checked = prepare_pools(settings, pools, propose, repository)
     if checked.refused and not has_errors(checked.proposal.notes):
         departures = [found for sync in syncs if (found := sync.departure()) is not None]
         checked = dataclasses.replace(checked, diagnostics=(*checked.diagnostics, *departures))
