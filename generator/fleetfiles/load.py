@@ -33,6 +33,8 @@ _RESOLVER = yaml.resolver.Resolver()
 
 @functools.lru_cache(maxsize=1 << 16)
 def _scalar_tag(value: str, implicit: tuple[bool, bool]) -> str:
+    """The tag YAML's implicit rules give a scalar: the safe loader has no path resolvers, so its text and
+    quoting decide, and the answer can be kept."""
     return _RESOLVER.resolve(yaml.ScalarNode, value, implicit)
 
 
