@@ -332,6 +332,42 @@ def test_a_sync_of_every_pool_compiles_only_the_pools_whose_nodes_changed(
     assert "pool game-us: no changes" in reusing.stdout and "1 moved" in reusing.stdout
 
 
+def test_a_selector_of_two_labels_picks_only_the_nodes_that_carry_both(root: Path) -> None:
+    """The Node list is indexed by label once for all pools: a selector of two labels still asks for both, and
+    a label value that is not text (a hand-edited list) matches nothing and breaks nothing."""
+    nodes = ready_gke()
+    labels = {item["metadata"]["name"]: item["metadata"]["labels"] for item in nodes["items"]}
+    labels["gke-prod-eu-game-eu-5f2a9c1e-7xkq"]["tier"] = "premium"
+    labels[OLD]["tier"] = "premium"
+    labels["gke-prod-eu-game-eu-5f2a9c1e-m4zt"]["tier"] = ["premium"]
+    selector = "    selector: {cloud.google.com/gke-nodepool: game-eu, tier: premium}\n"
+    path = write(root, "game-eu", pool("game-eu", selector))
+    result = sync("game-eu", "--from", dump(root, "tiers.json", nodes), "--no-render")
+    assert result.exit_code == 0, result.stderr
+    names = [line.split()[-1] for line in nodes_of(path).splitlines() if line.startswith("    - name: ")]
+    assert names == ["gke-prod-eu-game-eu-5f2a9c1e-7xkq", OLD]
+
+
+def test_a_node_that_a_pool_the_stamp_vouches_for_holds_is_refused_to_another(root: Path) -> None:
+    """A pool whose files a sync leaves as they are is not checked again on its own, but the rules across pools
+    still see its nodes: a Node that two pools' selectors pick is refused, in the words of a check from nothing."""
+    write(root, "game-eu", pool("game-eu", GKE), replicas=4)
+    write(root, "game-us", pool("game-us", "    selector: {fleet-us: 'yes'}\n"), replicas=1)
+    nodes = ready_gke()
+    for item in nodes["items"]:
+        if item["metadata"]["name"] == OLD:
+            item["metadata"]["labels"].update({"cloud.google.com/gke-nodepool": "game-us", "fleet-us": "yes"})
+    assert sync("--all", "--from", dump(root, "a.json", nodes)).exit_code == 0
+    for item in nodes["items"]:
+        if item["metadata"]["name"] == OLD:
+            item["metadata"]["labels"]["cloud.google.com/gke-nodepool"] = "game-eu"
+    both = dump(root, "b.json", nodes)
+    reusing = refused(root, "--all", "--from", both, "--dry-run")
+    assert f"error: node '{OLD}' already belongs to pool 'game-eu'" in reusing
+    (root / "rendered/.fleetgen-stamp").unlink()
+    assert refused(root, "--all", "--from", both, "--dry-run") == reusing
+
+
 # Every byte that is not a node entry the sync changes must stay: comments, blank lines, quotes, flow and
 # block styles, a label of our own, a key the sync does not own.
 COMMENTED = """\

@@ -18,6 +18,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from generator.cli import cli
+from generator.fleetfiles import plain
 from generator.fleetfiles.load import load_fleets
 from generator.fleetfiles.rules import validate_fleets
 from generator.kube import api as kube
@@ -746,6 +747,24 @@ def test_alias_bomb_is_refused_fast_and_small(fleets: Path) -> None:
     assert_printed(result, "fleets/pool-a/fleet.yaml:1:1", "aliases expand this document to more than 1,000,000 nodes")
     assert elapsed < 5
     assert peak < 100 * 1024 * 1024
+
+
+@pytest.mark.parametrize(
+    ("items", "refused"),
+    [(250, "aliases expand this document to more than 200 nodes"), (5, "duplicate key 'replicas' (first at line 6)")],
+    ids=["over the limit", "under it"],
+)
+def test_a_document_without_aliases_is_held_to_the_same_size_limit(
+    fleets: Path, monkeypatch: pytest.MonkeyPatch, items: int, refused: str
+) -> None:
+    """Without an alias, a document's nodes are counted as they are built; a part that a problem leaves unbuilt
+    (here the value of a duplicate key) is counted too, so the limit (lowered here) reads as with aliases."""
+    monkeypatch.setattr(plain, "MAX_EXPANDED_NODES", 200)
+    duplicate = "  replicas: 2\n  replicas: [" + ", ".join(["x"] * items) + "]\n"
+    write_pool(fleets, files={"pool.yaml": POOL, "fleet.yaml": edited(FLEET, "  replicas: 2\n", duplicate)})
+    result = validate()
+    assert result.exit_code == 1
+    assert_printed(result, "fleets/pool-a/fleet.yaml:1:1" if items > 5 else "fleets/pool-a/fleet.yaml:7:3", refused)
 
 
 def test_anchors_and_aliases_are_allowed(fleets: Path) -> None:

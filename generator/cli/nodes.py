@@ -10,7 +10,6 @@ import click
 from ..cluster.kubectl import STDIN, Objects, read_objects, read_text
 from ..diagnostics import error
 from ..edits import edit, node_sync
-from ..fleetfiles.load import load_fleets
 from .edits import edit_options, finish_edit
 from .options import settings_for
 from .report import ExitCode, print_diagnostics
@@ -44,12 +43,13 @@ def sync(ctx: click.Context, pools: tuple[str, ...], source: str, every: bool, d
     read = _node_list(source)
     if not dry_run:
         hold_run_lock(settings.fleets, options["wait"])
-    chosen = pools or tuple(node_sync.discovering_pools(load_fleets(settings.fleets)))
+    prior, loaded = edit.read_repository(settings)  # once, for choosing the pools and checking their sync
+    chosen = pools or tuple(node_sync.discovering_pools(loaded))
     if not chosen:
         hint = node_sync.NO_DISCOVERY_HINT
         print_diagnostics([error(str(settings.fleets), 0, 0, "no pool has spec.nodeDiscovery to sync", hint)], True)
         sys.exit(ExitCode.FAILED)
-    checked, syncs = node_sync.prepare_sync(settings, chosen, read)
+    checked, syncs = node_sync.prepare_sync(settings, chosen, read, (prior, loaded))
     summary = [line for found in syncs for line in found.report]
     no_render = options["no_render"] or not edit.changed(checked)
     finish_edit(ctx, checked, settings, no_render, summary, dry_run)

@@ -73,14 +73,39 @@ class Discovered:
     listed: frozenset[str]  # the name of every Node in the list, picked or not
 
 
-def discover(read: Objects, discovery: Discovery) -> Discovered:
-    """The facts of every Node of `read` that the selector picks, and the problems of those Nodes."""
-    found = Objects(read.source, read.objects)  # problems of this pool's Nodes only
-    picked = [obj for obj in read.objects if discovery.picks(_plain_labels(obj))]
+@dataclass(frozen=True, slots=True)
+class NodeList:
+    """A Node list with its Nodes indexed by label, read once, so that each of many pools finds its own
+    Nodes by one lookup (50 pools of a 5,000-Node list: 5,000 label reads, not 250,000)."""
+
+    read: Objects
+    names: frozenset[str]  # the name of every Node in the list, picked or not
+    by_label: dict[tuple[str, str], list[KubeObject]]  # (key, value) -> the Nodes carrying it, in list order
+
+    @classmethod
+    def of(cls, read: Objects) -> NodeList:
+        by_label: dict[tuple[str, str], list[KubeObject]] = {}
+        for obj in read.objects:
+            for pair in _plain_labels(obj).items():
+                if isinstance(pair[1], str):
+                    by_label.setdefault(pair, []).append(obj)
+        return cls(read, frozenset(obj.name for obj in read.objects), by_label)
+
+    def picked(self, discovery: Discovery) -> list[KubeObject]:
+        """The Nodes the selector picks, in list order."""
+        if not discovery.selector:
+            return list(self.read.objects)
+        candidates = self.by_label.get(discovery.selector[0], [])
+        return [obj for obj in candidates if discovery.picks(_plain_labels(obj))]
+
+
+def discover(nodes: NodeList | Objects, discovery: Discovery) -> Discovered:
+    """The facts of every Node of the list that the selector picks, and the problems of those Nodes."""
+    listed = nodes if isinstance(nodes, NodeList) else NodeList.of(nodes)
+    found = Objects(listed.read.source, listed.read.objects)  # problems of this pool's Nodes only
+    picked = listed.picked(discovery)
     facts = [fact for obj in sorted(picked, key=_name) if (fact := _facts(found, obj, discovery)) is not None]
-    return Discovered(
-        tuple(facts), (*found.diagnostics, *_shared_addresses(found, facts)), frozenset(o.name for o in read.objects)
-    )
+    return Discovered(tuple(facts), (*found.diagnostics, *_shared_addresses(found, facts)), listed.names)
 
 
 def _name(obj: KubeObject) -> str:

@@ -294,22 +294,32 @@ def prepare(settings: Settings, pool: str, propose: Callable[[Loaded], Proposal]
     return prepare_pools(settings, (pool,), propose)
 
 
-def prepare_pools(settings: Settings, pools: Sequence[str], propose: Callable[[Loaded], Proposal]) -> Checked:
+def read_repository(settings: Settings) -> tuple[stamp.Prior, Loaded]:
+    """What the stamp vouches for (surveyed before any file is read), then the fleet files."""
+    return stamp.prior(settings.fleets, settings.out, settings.stamp_key), load_fleets(settings.fleets)
+
+
+def prepare_pools(
+    settings: Settings,
+    pools: Sequence[str],
+    propose: Callable[[Loaded], Proposal],
+    repository: tuple[stamp.Prior, Loaded] | None = None,
+) -> Checked:
     """`prepare` for an edit of several pools, each compiled but those the edit leaves as they are and the
-    stamp vouches for (a node sync of 50 pools where one node changed compiles one pool, not 50)."""
-    prior = stamp.prior(settings.fleets, settings.out, settings.stamp_key)
-    loaded = load_fleets(settings.fleets)
+    stamp vouches for (a node sync of 50 pools where one node changed compiles one pool, not 50); the
+    repository is read now unless the caller read it to choose the pools (`read_repository`)."""
+    prior, loaded = repository or read_repository(settings)
     proposal = propose(loaded)
     if has_errors(proposal.notes):  # a file that does not load may be why the fleet or node was not found
         return Checked(proposal, (), (*loaded.diagnostics, *proposal.notes))
-    validated = validate_fleets(_substituted(loaded, proposal.edits), settings.kubernetes_version)
-    if has_errors(validated.diagnostics):
-        return Checked(proposal, (), (*proposal.notes, *validated.diagnostics))
     folders = {folder.folder: folder.name for folder in loaded.pools}
     edited = {folders.get(edit.path.parent) for edit in changed_edits(proposal.edits)}
     trusted = () if None in edited else prior.reused  # an edit outside the pool folders: compile them all
     reused = tuple(record for record in trusted if record.name in pools and record.name not in edited)
     skipped = {record.name for record in reused}
+    validated = validate_fleets(_substituted(loaded, proposal.edits), settings.kubernetes_version, skipped)
+    if has_errors(validated.diagnostics):
+        return Checked(proposal, (), (*proposal.notes, *validated.diagnostics))
     compiled_pools = tuple(p for p in validated.pools if p.name in pools and p.name not in skipped)
     compiled = compile_pools(
         dataclasses.replace(validated, pools=compiled_pools), settings.kubernetes_version, None, reused
@@ -342,12 +352,8 @@ def _substituted(loaded: Loaded, edits: Sequence[FileEdit]) -> Loaded:
             else:
                 fleet_documents = [d for d in fleet_documents if d.path != path] + documents
         fleet_documents.sort(key=lambda d: (Path(d.path).name, d.index))
-        edited = {
-            "pool_documents": tuple(pool_documents),
-            "fleet_documents": tuple(fleet_documents),
-            "lock_text": lock_text,
-        }
-        folders.append(dataclasses.replace(folder, **edited))
+        edited = {"pool_documents": tuple(pool_documents), "fleet_documents": tuple(fleet_documents)}
+        folders.append(dataclasses.replace(folder, **edited, lock_text=lock_text))
     return Loaded(tuple(folders), tuple(diagnostics))
 
 

@@ -14,13 +14,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..cluster.kubectl import Objects
-from ..cluster.nodes import Discovered, Discovery, NodeFacts, discover
+from ..cluster.nodes import Discovered, Discovery, NodeFacts, NodeList, discover
 from ..diagnostics import Diagnostic, error, has_errors
 from ..fleetfiles.load import Document, Loaded
 from ..fleetfiles.model import NodePool
 from ..fleetfiles.parse import parse_document
 from ..kube.quantity import to_bytes, to_millicores
 from ..settings import Settings
+from ..tree.stamp import Prior
 from .edit import (
     Checked,
     Proposal,
@@ -86,7 +87,9 @@ def discovering_pools(loaded: Loaded) -> list[str]:
     return names
 
 
-def prepare_sync(settings: Settings, pools: Sequence[str], read: Objects) -> tuple[Checked, tuple[PoolSync, ...]]:
+def prepare_sync(
+    settings: Settings, pools: Sequence[str], read: Objects, repository: tuple[Prior, Loaded]
+) -> tuple[Checked, tuple[PoolSync, ...]]:
     """Propose the sync of `pools` from the Nodes `read` holds, and check it as any edit; nothing is written.
     A sync refused because what is left does not render also names the nodes it takes away."""
     syncs: list[PoolSync] = []
@@ -96,7 +99,7 @@ def prepare_sync(settings: Settings, pools: Sequence[str], read: Objects) -> tup
         syncs.extend(found)
         return proposal
 
-    checked = prepare_pools(settings, pools, propose)
+    checked = prepare_pools(settings, pools, propose, repository)
     if checked.refused and not has_errors(checked.proposal.notes):
         departures = [found for sync in syncs if (found := sync.departure()) is not None]
         checked = dataclasses.replace(checked, diagnostics=(*checked.diagnostics, *departures))
@@ -108,8 +111,9 @@ def sync_pools(
 ) -> tuple[Proposal, list[PoolSync]]:
     """One proposal for every pool's pool.yaml; any error refuses the whole sync."""
     edits, notes, syncs = [], [], []
+    nodes = NodeList.of(read)
     for pool in pools:
-        proposal, sync = _sync_pool(loaded, settings, pool, read)
+        proposal, sync = _sync_pool(loaded, settings, pool, nodes)
         edits += proposal.edits
         notes += proposal.notes
         if sync is not None:
@@ -117,7 +121,7 @@ def sync_pools(
     return Proposal(tuple(edits), tuple(notes)), syncs
 
 
-def _sync_pool(loaded: Loaded, settings: Settings, pool: str, read: Objects) -> tuple[Proposal, PoolSync | None]:
+def _sync_pool(loaded: Loaded, settings: Settings, pool: str, nodes: NodeList) -> tuple[Proposal, PoolSync | None]:
     folder = pool_folder(loaded, settings.fleets, pool)
     document = folder if isinstance(folder, Diagnostic) else pool_document(folder)
     if isinstance(document, Diagnostic):
@@ -128,10 +132,10 @@ def _sync_pool(loaded: Loaded, settings: Settings, pool: str, read: Objects) -> 
     if model.spec.nodeDiscovery is None:
         return refusal(document.error(("spec",), NO_DISCOVERY.format(pool=pool), NO_DISCOVERY_HINT)), None
     discovery = _discovery(model)
-    found = discover(read, discovery)
-    notes = [*found.diagnostics, *_pin_problems(model, found.nodes, read.source)]
+    found = discover(nodes, discovery)
+    notes = [*found.diagnostics, *_pin_problems(model, found.nodes, nodes.read.source)]
     if not found.nodes and model.spec.nodes:
-        notes.append(_picks_none(document, pool, discovery, read, found))
+        notes.append(_picks_none(document, pool, discovery, nodes.read, found))
     if has_errors(notes):
         return Proposal((), tuple(notes)), None
     plan = NodesPlan(model, document, discovery, found)

@@ -7,7 +7,7 @@ carries `file:line:column`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -71,23 +71,31 @@ class Validated:
     diagnostics: tuple[Diagnostic, ...]
 
 
-def validate_fleets(loaded: Loaded, kubernetes_version: str) -> Validated:
-    """Every problem in every file, in one pass; pools come back only when the whole input is valid."""
+def validate_fleets(loaded: Loaded, kubernetes_version: str, vouched: Collection[str] = ()) -> Validated:
+    """Every problem in every file, in one pass; pools come back only when the whole input is valid.
+
+    The pools named in `vouched` are ones a render already checked in these very files, with this code and
+    Kubernetes version (the stamp says so): their models are built for the rules across pools, but their
+    own rules are not run again, so their warnings are left to the caller, who has them from the stamp.
+    On any error every pool's own rules are run, so that the warnings are shown beside it as always.
+    """
     diagnostics = list(loaded.diagnostics)
     pools: list[PoolSource] = []
     unreadable = {d.path for d in loaded.diagnostics if d.is_error}
     for folder in loaded.pools:
-        pool, found = _validate_pool(folder, kubernetes_version, unreadable)
+        pool, found = _validate_pool(folder, kubernetes_version, unreadable, folder.name in vouched)
         diagnostics += found
         if pool is not None:
             pools.append(pool)
     diagnostics += _cross_pool_problems(pools)
     diagnostics += pod_security.shared_namespace_problems((pool.model, pool.document) for pool in pools)
+    if vouched and any(d.is_error for d in diagnostics):
+        return validate_fleets(loaded, kubernetes_version)
     return Validated(tuple(pools), tuple(sorted(set(diagnostics))))
 
 
 def _validate_pool(
-    folder: PoolFolder, version: str, unreadable: set[str]
+    folder: PoolFolder, version: str, unreadable: set[str], vouched: bool
 ) -> tuple[PoolSource | None, list[Diagnostic]]:
     diagnostics: list[Diagnostic] = []
     pool_models = []
@@ -107,17 +115,20 @@ def _validate_pool(
     if len(pool_models) != 1:
         return None, diagnostics
     pool, document = pool_models[0]
-    diagnostics += pool_problems(pool, document, folder.name)
-    diagnostics += pod_security.pool_problems(pool, document, version)
     reserved = tuple(sorted(reserved_spans(pool)))
     never_allocated = tuple(sorted({*reserved, *reserved_spans(pool, "nodeDaemonPorts")}))
     sources = []
-    for fleet, fleet_document in fleets:
-        found = list(fleet_problems(fleet, fleet_document, pool, reserved, version))
-        diagnostics += found
-        if not any(d.is_error for d in found):
-            sources.append(_fleet_source(fleet, fleet_document))
-    diagnostics += _duplicate_fleet_names(fleets)
+    if vouched:
+        sources = [_fleet_source(fleet, fleet_document) for fleet, fleet_document in fleets]
+    else:
+        diagnostics += pool_problems(pool, document, folder.name)
+        diagnostics += pod_security.pool_problems(pool, document, version)
+        for fleet, fleet_document in fleets:
+            found = list(fleet_problems(fleet, fleet_document, pool, reserved, version))
+            diagnostics += found
+            if not any(d.is_error for d in found):
+                sources.append(_fleet_source(fleet, fleet_document))
+        diagnostics += _duplicate_fleet_names(fleets)
     cpu = tuple(_quantity(n.capacity.cpu, to_millicores) for n in pool.spec.nodes)
     memory = tuple(_quantity(n.capacity.memory, to_bytes) for n in pool.spec.nodes)
     source = PoolSource(

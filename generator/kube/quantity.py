@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from decimal import Decimal, InvalidOperation
 
@@ -27,7 +28,13 @@ def parse_quantity(value: str | int | float) -> Decimal | None:
         return None
     if isinstance(value, int | float):
         value = str(value)
-    match = _QUANTITY.match(value.strip()) if isinstance(value, str) else None
+    return _parse_text(value) if isinstance(value, str) else None
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_text(value: str) -> Decimal | None:
+    """Cached: a node list or a pool file says the same few quantities thousands of times."""
+    match = _QUANTITY.match(value.strip())
     if match is None or value != value.strip():
         return None
     number, binary, decimal, exponent = match.groups()
