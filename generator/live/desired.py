@@ -1,4 +1,4 @@
-"""Desired: the compiled repository -> each server's Pod as fleetgen renders it, in the facts status compares.
+"""Desired: the placed pools -> each server's Pod as fleetgen renders it, in the facts status compares.
 
 The facts come from the very Pod that render writes (`manifests.render.pod_object`, with the template of the
 revision the server runs, its slots filled for the server), so status compares with `rendered/` as
@@ -14,7 +14,7 @@ from typing import Any
 from ..cluster.pods import FLEETGEN_ENV_PREFIX, ContainerFacts, PortFacts
 from ..manifests.emit import Slot
 from ..manifests.render import TEMPLATE_HASH_LABEL, pod_object
-from ..tree.compile import Compiled
+from .placed import PlacedPool
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,11 +28,11 @@ class DesiredServer:
     containers: tuple[ContainerFacts, ...]
 
 
-def desired_servers(compiled: Compiled, fleets: Iterable[str] = ()) -> list[DesiredServer]:
-    """Every server of the compiled pools (of `fleets` only, when given), by pool, fleet and ordinal."""
+def desired_servers(pools: Iterable[PlacedPool], fleets: Iterable[str] = ()) -> list[DesiredServer]:
+    """Every server of the pools (of `fleets` only, when given), by pool, fleet and ordinal."""
     wanted = set(fleets)
     found = []
-    for pool in compiled.pools:
+    for pool in pools:
         source = pool.source
         shapes = pool.pod_shapes()
         pods: dict[int, dict[str, Any]] = {}  # one Pod of each shape: each revision a fleet's servers run
@@ -59,10 +59,6 @@ def desired_servers(compiled: Compiled, fleets: Iterable[str] = ()) -> list[Desi
                 )
             )
     return found
-
-
-def fleets_of(compiled: Compiled) -> set[str]:
-    return {fleet.name for pool in compiled.pools for fleet in pool.source.fleets}
 
 
 def _container(container: dict[str, Any], values: Mapping[str, str | int]) -> ContainerFacts:
