@@ -7,6 +7,7 @@ default (a port's protocol is TCP); a field of the wrong type is a problem named
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -209,7 +210,7 @@ def _trusted_pod(obj: KubeObject) -> PodFacts:
         phase=_value(status, "phase", str, "Pending"),
         reason=_value(status, "reason", str, ""),
         message=_value(status, "message", str, ""),
-        conditions=tuple(_trusted_condition(item) for item in _mappings(status, "conditions")),
+        conditions=_trusted_conditions(_mappings(status, "conditions")),
         containers=tuple(_trusted_container(item) for item in _mappings(spec, "containers", required=True)),
         states=(
             *(_trusted_state(item, init=True) for item in _mappings(status, "initContainerStatuses")),
@@ -218,48 +219,60 @@ def _trusted_pod(obj: KubeObject) -> PodFacts:
     )
 
 
-def _trusted_condition(item: dict[str, Any]) -> Condition:
-    return Condition(
-        type=_value(item, "type", str),
-        status=_value(item, "status", str),
-        reason=_value(item, "reason", str, ""),
-        message=_value(item, "message", str, ""),
-    )
+def _trusted_conditions(items: list[dict[str, Any]]) -> tuple[Condition, ...]:
+    found = []
+    for item in items:
+        kind, status, reason, message = item.get("type"), item.get("status"), item.get("reason"), item.get("message")
+        reason, message = "" if reason is None else reason, "" if message is None else message
+        if type(kind) is not str or type(status) is not str or type(reason) is not str or type(message) is not str:
+            raise _Unusual
+        found.append(_shared_condition(kind, status, reason, message))
+    return tuple(found)
+
+
+# Conditions and container states repeat from Pod to Pod: one object for each, as with interned strings.
+_shared_condition = functools.lru_cache(maxsize=4096)(Condition)
+_shared_state = functools.lru_cache(maxsize=4096)(ContainerState)
 
 
 def _trusted_container(item: dict[str, Any]) -> ContainerFacts:
     env = []
     for entry in _mappings(item, "env"):
-        name = _value(entry, "name", str)
+        name = entry.get("name")
+        if type(name) is not str:
+            raise _Unusual
         if name.startswith(FLEETGEN_ENV_PREFIX):
             env.append((name, _value(entry, "value", str, "")))  # a value set `valueFrom` reads as ""
+    name, image = item.get("name"), item.get("image")
+    if type(name) is not str or type(image) is not str:
+        raise _Unusual
     return ContainerFacts(
-        name=sys.intern(_value(item, "name", str)),
-        image=sys.intern(_value(item, "image", str)),
-        ports=tuple(sorted(_trusted_port(port) for port in _mappings(item, "ports"))),
+        name=sys.intern(name),
+        image=sys.intern(image),
+        ports=_trusted_ports(_mappings(item, "ports")),
         env=tuple(sorted(env)),
     )
 
 
-def _trusted_port(item: dict[str, Any]) -> PortFacts:
-    return PortFacts(
-        name=_value(item, "name", str, ""),
-        container_port=_value(item, "containerPort", int),
-        protocol=_value(item, "protocol", str, "TCP"),
-        host_port=_value(item, "hostPort", int, 0),
-    )
+def _trusted_ports(items: list[dict[str, Any]]) -> tuple[PortFacts, ...]:
+    """The ports, in the order of their facts (sorted as plain tuples, which compare in C)."""
+    found = []
+    for item in items:
+        name, protocol = _value(item, "name", str, ""), _value(item, "protocol", str, "TCP")
+        found.append((name, _value(item, "containerPort", int), protocol, _value(item, "hostPort", int, 0)))
+    return tuple(PortFacts(*port) for port in sorted(found))
 
 
 def _trusted_state(item: dict[str, Any], init: bool) -> ContainerState:
     state = _section(item, "state")
     waiting, terminated = _section(state, "waiting"), _section(state, "terminated")
-    return ContainerState(
-        name=_value(item, "name", str),
-        init=init,
-        ready=_value(item, "ready", bool, False),
-        restarts=_value(item, "restartCount", int, 0),
-        waiting=_value(waiting, "reason", str, ""),
-        waiting_message=_value(waiting, "message", str, ""),
-        terminated=_value(terminated, "reason", str, ""),
-        exit_code=_value(terminated, "exitCode", int, None),
+    return _shared_state(
+        _value(item, "name", str),
+        init,
+        _value(item, "ready", bool, False),
+        _value(item, "restartCount", int, 0),
+        _value(waiting, "reason", str, ""),
+        _value(waiting, "message", str, ""),
+        _value(terminated, "reason", str, ""),
+        _value(terminated, "exitCode", int, None),
     )

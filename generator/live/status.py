@@ -164,6 +164,8 @@ def _container_differences(rendered: ContainerFacts, live: ContainerFacts | None
     name = rendered.name
     if live is None:
         return [f"no container {name}"]
+    if live == rendered:
+        return []
     found = []
     if live.image != rendered.image:
         found.append(f"container {name} runs {live.image}, rendered {rendered.image}")
