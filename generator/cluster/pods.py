@@ -258,21 +258,35 @@ def _trusted_ports(items: list[dict[str, Any]]) -> tuple[PortFacts, ...]:
     """The ports, in the order of their facts (sorted as plain tuples, which compare in C)."""
     found = []
     for item in items:
-        name, protocol = _value(item, "name", str, ""), _value(item, "protocol", str, "TCP")
-        found.append((name, _value(item, "containerPort", int), protocol, _value(item, "hostPort", int, 0)))
+        name, number, protocol, host_port = (
+            item.get("name"),
+            item.get("containerPort"),
+            item.get("protocol"),
+            item.get("hostPort"),
+        )
+        port = ("" if name is None else name, number, "TCP" if protocol is None else protocol, host_port or 0)
+        if type(port[0]) is not str or type(number) is not int or type(port[2]) is not str:
+            raise _Unusual
+        if host_port is not None and type(host_port) is not int:
+            raise _Unusual
+        found.append(port)
     return tuple(PortFacts(*port) for port in sorted(found))
 
 
 def _trusted_state(item: dict[str, Any], init: bool) -> ContainerState:
     state = _section(item, "state")
     waiting, terminated = _section(state, "waiting"), _section(state, "terminated")
+    name, ready, restarts = item.get("name"), item.get("ready"), item.get("restartCount")
+    ready, restarts = False if ready is None else ready, 0 if restarts is None else restarts
+    if type(name) is not str or type(ready) is not bool or type(restarts) is not int:
+        raise _Unusual
     return _shared_state(
-        _value(item, "name", str),
+        name,
         init,
-        _value(item, "ready", bool, False),
-        _value(item, "restartCount", int, 0),
-        _value(waiting, "reason", str, ""),
-        _value(waiting, "message", str, ""),
-        _value(terminated, "reason", str, ""),
-        _value(terminated, "exitCode", int, None),
+        ready,
+        restarts,
+        _value(waiting, "reason", str, "") if waiting else "",
+        _value(waiting, "message", str, "") if waiting else "",
+        _value(terminated, "reason", str, "") if terminated else "",
+        _value(terminated, "exitCode", int, None) if terminated else None,
     )

@@ -3,7 +3,7 @@ without rendering a Pod when the stamp vouches for every pool.
 
 status and probe need the servers, not the Pods' text. A pool the stamp vouches for was rendered from the
 fleet files and the lock that are on disk, and rendering it again with that lock changes nothing
-(guarantee 3): the allocator keeping the lock gives the very servers and revisions of `rendered/`, for the
+(guarantee 3): its lock lists the very servers of `rendered/`, and its fleet files give their Pods, for the
 cost of loading the fleet files, without emitting or validating 150,000 Pods.
 """
 
@@ -13,9 +13,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from ..allocation.lock import parse_lock
-from ..allocation.placement import allocate_honestly, pool_spec
 from ..allocation.rollout import FleetRevisions
-from ..allocation.spec import Allocation
+from ..allocation.spec import Allocation, Server
 from ..diagnostics import has_errors
 from ..fleetfiles.rules import PoolSource
 from ..manifests.render import PodShapes, pod_shapes
@@ -53,9 +52,15 @@ def vouched_pools(settings: Settings, prior: Prior) -> list[PlacedPool] | None:
 
 
 def _placed(pool: PoolSource, kubernetes_version: str) -> PlacedPool:
-    """The pool as a render with its lock places it: the compile's allocation and revisions, nothing rendered."""
+    """The pool as the render that wrote its lock placed it: the lock lists exactly that render's servers, in
+    its order (fleet, ordinal), each port in its fleet's order (`allocation.lock.locked_servers`), so the
+    allocator need not be asked again."""
     previous = parse_lock(pool.lock_text or "")
-    allocation, _ = allocate_honestly(pool_spec(pool), previous.entries)
+    servers = tuple(
+        Server(entry.fleet, entry.ordinal, entry.node, tuple((port.name, port.host_port) for port in entry.ports))
+        for _, entry in sorted(previous.entries.items())
+    )
+    allocation = Allocation(pool.name, servers, (), ())
     revisions = pool_revisions(pool, allocation, previous, kubernetes_version)
     return PlacedPool(pool, allocation, revisions.fleets)
 
