@@ -3,8 +3,10 @@
 Generates a pool whose nodes sit at 127.0.1.x (all of 127.0.0.0/8 is loopback on Linux) and one fleet with
 a UDP and a TCP port, so that there are --endpoints endpoints. A listener process holds real sockets on a
 third of the servers' ports (UDP ones echo, TCP ones accept), a silent UDP socket on one server in 300,
-and nothing on the rest. Then `fleetgen endpoints` (the same compile, no dialling) and `fleetgen probe` run
---runs times each in fresh processes, and every result is checked against what its port holds.
+and nothing on the rest. The repository is rendered first, as a committed one is (probe then takes the
+servers from the lock its stamp vouches for). Then `fleetgen endpoints` (a compile, no dialling) and
+`fleetgen probe` run --runs times each in fresh processes, and every result is checked against what its
+port holds.
 
     python benchmarks/bench_probe.py                     # 30,000 endpoints
     python benchmarks/bench_probe.py --endpoints 2000    # smoke size
@@ -170,6 +172,7 @@ def main() -> None:
     generate(root, servers)
     repository = Path(__file__).resolve().parents[1]
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(repository), os.environ.get("PYTHONPATH")]))
+    timed(root, ["render"])  # the repository as committed: rendered and stamped, so probe reads its lock
     compile_runs = [timed(root, ["endpoints", "--format", "json"]) for _ in range(args.runs)]
     rows = json.loads(compile_runs[0][2])
     plan = root / "listeners.json"
