@@ -2,10 +2,10 @@
 
 `repository` holds render and check, which end early when the stamp vouches for every pool; `pipeline` what
 they do past it, and the other commands that compile the repository or read its fleet files; `capacity` the
-one that only allocates; `edits` those that write fleet files, `nodes` the node sync, `live` those that hold
-the repository against the live cluster (status, probe), `rollout` the rollout group (status, next wave,
-undo); `options` defines every shared option once, `report` prints diagnostics, `exit_codes` names what
-commands exit with.
+one that only allocates; `edits` those that write fleet files, `nodes` the node sync, `live` those that read
+the servers as placed, from the locks the stamp vouches for (endpoints) and hold them against the live
+cluster (status, probe), `rollout` the rollout group (status, next wave, undo); `options` defines every
+shared option once, `report` prints diagnostics, `exit_codes` names what commands exit with.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ COMMANDS = {
         "Tell what a render would change: servers added, removed, moved, ports changed, restarts.",
     ),
     "endpoints": LazyCommand(
-        "pipeline",
+        "live",
         "endpoints",
         "Print every server's address and ports, as the pool's endpoints ConfigMaps hold them.",
     ),

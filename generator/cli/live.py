@@ -1,4 +1,5 @@
-"""Commands that hold the repository against the live cluster: status (its Pods) and probe (its endpoints)."""
+"""Commands that hold the repository against the live cluster: status (its Pods) and probe (its endpoints);
+and endpoints, which lists what probe dials."""
 
 from __future__ import annotations
 
@@ -8,12 +9,16 @@ from pathlib import Path
 import click
 
 from ..cluster.kubectl import STDIN
-from ..cluster.pods import read_pods
+from ..cluster.pods import stream_pods
 from ..cluster.readiness import read_node_readiness
 from ..live import probe as dial
-from ..live.desired import desired_servers, fleets_of
+from ..live.desired import desired_servers
+from ..live.endpoints import endpoint_rows, endpoints_json, endpoints_table
+from ..live.placed import PlacedPool, compiled_pools, fleets_of, vouched_pools
 from ..live.report import probe_json, probe_table, status_json, status_markdown, status_table
 from ..live.status import live_status
+from ..settings import Settings
+from ..tree.stamp import prior_for
 from .options import (
     fleet_option,
     fleets_option,
@@ -57,21 +62,19 @@ def status(
     if pods_source == STDIN and nodes_source == STDIN:
         raise click.BadParameter("--pods and --nodes cannot both read stdin", param_hint="--nodes")
     settings = settings_for(fleets, pools, kubernetes_version)
-    # The repository first, kept only as the servers' facts: the compile's worker processes then do not
-    # start with 150,000 Pods in memory, and the compiled files are let go before the Pods are read.
-    compiled = compiled_or_exit(settings)
-    known_or_usage_error(fleet_names, fleets_of(compiled), "--fleet")
-    pool_names = [pool.name for pool in compiled.pools]
-    desired = desired_servers(compiled, fleet_names)
-    del compiled
-    pods, problems = read_pods(pods_source, sys.stdin)
-    nodes = None
-    if nodes_source is not None:
-        nodes, more = read_node_readiness(nodes_source, sys.stdin)
-        problems += more
-    if print_diagnostics(problems) is ExitCode.FAILED:
-        sys.exit(ExitCode.FAILED)
+    # The repository first, kept only as the servers' facts: the compile's worker processes (when the stamp
+    # does not vouch for it) then do not start with Pods in memory, and its files are let go before the Pods
+    # are read. The Pods are judged as they are read, each let go in turn.
+    placed = placed_or_exit(settings)
+    known_or_usage_error(fleet_names, fleets_of(placed), "--fleet")
+    pool_names = [pool.name for pool in placed]
+    desired = desired_servers(placed, fleet_names)
+    del placed
+    nodes, problems = (None, []) if nodes_source is None else read_node_readiness(nodes_source, sys.stdin)
+    pods, pod_problems = stream_pods(pods_source, sys.stdin)
     found = live_status(desired, pods, nodes, pool_names, fleet_names)
+    if print_diagnostics([*pod_problems, *problems]) is ExitCode.FAILED:
+        sys.exit(ExitCode.FAILED)
     click.echo(STATUS_FORMATS[output_format](found), nl=False)
     sys.exit(ExitCode.OK if found.all_ok else ExitCode.FAILED)
 
@@ -114,18 +117,30 @@ def probe(
     """Dial every endpoint `endpoints` lists (TCP: connect; UDP: send the payload, wait for any reply):
     reachable, refused, timeout or unreachable; exit 1 unless all are reachable."""
     datagram = _payload(payload, payload_hex)
-    compiled = compiled_or_exit(settings_for(fleets, pools, kubernetes_version))
-    known_or_usage_error(fleet_names, fleets_of(compiled), "--fleet")
-    known_or_usage_error(port_names, {port for _, _, port in dial.port_protocols(compiled)}, "--port")
+    placed = placed_or_exit(settings_for(fleets, pools, kubernetes_version))
+    known_or_usage_error(fleet_names, fleets_of(placed), "--fleet")
+    known_or_usage_error(port_names, {port for _, _, port in dial.port_protocols(placed)}, "--port")
     allowed = dial.concurrency_limit(concurrency)
     if allowed < concurrency:
         click.echo(
             f"fleetgen: --concurrency {concurrency} lowered to {allowed} by the open-file limit (ulimit -n)", err=True
         )
-    results = dial.probe(dial.probe_endpoints(compiled, fleet_names, port_names), timeout, allowed, datagram)
+    results = dial.probe(dial.probe_endpoints(placed, fleet_names, port_names), timeout, allowed, datagram)
     click.echo(PROBE_FORMATS[output_format](results), nl=False)
     reachable = all(result.result is dial.Result.REACHABLE for result in results)
     sys.exit(ExitCode.OK if reachable else ExitCode.FAILED)
+
+
+def placed_or_exit(settings: Settings) -> list[PlacedPool]:
+    """Every pool's servers as `render` places them: from the locks when the stamp vouches for the whole
+    repository (the warnings of the render it certifies printed again), else compiled; exit 1 on an error."""
+    prior = prior_for(settings)
+    placed = vouched_pools(settings, prior)
+    if placed is None:
+        return compiled_pools(compiled_or_exit(settings))
+    if print_diagnostics(prior.diagnostics, fleets=settings.fleets) is ExitCode.FAILED:
+        sys.exit(ExitCode.FAILED)
+    return placed
 
 
 def _payload(text: str | None, hex_text: str | None) -> bytes:
@@ -140,3 +155,18 @@ def _payload(text: str | None, hex_text: str | None) -> bytes:
                 f"{hex_text!r} is not hex (pairs of 0-9, a-f)", param_hint="--payload-hex"
             ) from None
     return dial.DEFAULT_PAYLOAD if text is None else text.encode("utf-8")
+
+
+@click.command()
+@fleets_option
+@pool_option
+@kubernetes_version_option
+@fleet_option
+@click.option("--format", "output_format", type=click.Choice(["json", "table"]), default="table", show_default=True)
+def endpoints(
+    fleets: Path, pools: tuple[str, ...], kubernetes_version: str, fleet_names: tuple[str, ...], output_format: str
+) -> None:
+    """Print every server's address and ports, as the pool's endpoints ConfigMaps hold them."""
+    placed = placed_or_exit(settings_for(fleets, pools, kubernetes_version))
+    rows = endpoint_rows(placed, fleet_names)
+    click.echo(endpoints_json(rows) if output_format == "json" else endpoints_table(rows), nl=False)

@@ -16,7 +16,6 @@ from ..tree.compile import Compiled
 from ..tree.plan import plan_markdown, plan_text
 from .options import (
     compile_options,
-    fleet_option,
     fleets_option,
     kubernetes_version_option,
     pool_option,
@@ -123,21 +122,6 @@ def plan(
     compiled = compiled_or_exit(settings, stamp.prior_for(settings) if at is None else stamp.NOTHING)
     plans = sinks.describe(compiled, settings.out, settings.pools, at)
     click.echo(plan_markdown(plans) if output_format == "markdown" else plan_text(plans), nl=False)
-
-
-@click.command()
-@fleets_option
-@pool_option
-@kubernetes_version_option
-@fleet_option
-@click.option("--format", "output_format", type=click.Choice(["json", "table"]), default="table", show_default=True)
-def endpoints(
-    fleets: Path, pools: tuple[str, ...], kubernetes_version: str, fleet_names: tuple[str, ...], output_format: str
-) -> None:
-    """Print every server's address and ports, as the pool's endpoints ConfigMaps hold them."""
-    compiled = compiled_or_exit(settings_for(fleets, pools, kubernetes_version))
-    rows = sinks.endpoint_rows(compiled, fleet_names)
-    click.echo(sinks.endpoints_json(rows) if output_format == "json" else sinks.endpoints_table(rows), nl=False)
 
 
 @click.command()

@@ -11,6 +11,7 @@ Must not import: fleetfiles, allocation, manifests, tree, edits, cli (it knows K
 Modules: `kubectl` (read and check a list of objects; typed access to their fields), `json_stream` (a
 JSON list's items decoded one at a time, for a cluster's 150,000 Pods), `conditions` (the
 `status.conditions` Pods and Nodes share), `pods` (a Pod's labels, node, containers and states, as live
-status compares them), `readiness` (whether each Node exists and is Ready), `nodes` (the Nodes a pool's
-discovery settings pick -> the facts of its node entries).
+status compares them: read directly, and through the checked access when anything is unusual),
+`readiness` (whether each Node exists and is Ready), `nodes` (the Nodes a pool's discovery settings pick
+-> the facts of its node entries).
 """

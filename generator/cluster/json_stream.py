@@ -6,13 +6,14 @@ parsed copy of it several times that, so its `items` are decoded one at a time f
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
 CHUNK = 1 << 20
 ITEMS = "items"
 ITEM = "items[]"  # the key each element of a streamed `items` array comes with
-_WHITESPACE = " \t\n\r"
+_SPACES = re.compile(r"[ \t\n\r]*")  # JSON's whitespace; always matches, perhaps nothing
 _decoder = json.JSONDecoder()
 
 
@@ -39,8 +40,7 @@ class _Text:
     def next_char(self) -> str:
         """The next character that is not whitespace, not consumed; "" at the end."""
         while True:
-            while self.position < len(self.buffer) and self.buffer[self.position] in _WHITESPACE:
-                self.position += 1
+            self.position = _SPACES.match(self.buffer, self.position).end()  # type: ignore[union-attr]
             if self.position < len(self.buffer) or not self.more():
                 return self.buffer[self.position : self.position + 1]
 

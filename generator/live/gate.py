@@ -12,6 +12,7 @@ from ..cluster.pods import PodFacts
 from ..diagnostics import Diagnostic, error
 from ..tree.compile import Compiled
 from .desired import desired_servers
+from .placed import compiled_pools
 from .status import ServerStatus, State, live_status
 
 LISTED = 10
@@ -28,7 +29,7 @@ def wave_gate(
     whose live state is not ok, naming each with its state and why; `source` is where the Pods were read."""
     fleets = sorted({fleet for _, fleet in on_target})
     pools = sorted({pool for pool, _ in on_target})
-    found = live_status(desired_servers(compiled, fleets), pods, None, pools, fleets)
+    found = live_status(desired_servers(compiled_pools(compiled), fleets), pods, None, pools, fleets)
     states = {(server.pool, server.server): server for server in found.servers}
     problems = []
     for (pool, fleet), names in sorted(on_target.items()):

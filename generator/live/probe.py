@@ -17,8 +17,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from ..tree.compile import Compiled
-from ..tree.sinks import endpoint_rows
+from ..manifests.render import endpoint_entry
+from .placed import PlacedPool
 
 DEFAULT_CONCURRENCY = 256
 DEFAULT_TIMEOUT = 1.0
@@ -54,27 +54,34 @@ class Probed:
     ms: float  # from the first packet to the result, to 0.1 ms
 
 
-def probe_endpoints(compiled: Compiled, fleets: Iterable[str] = (), ports: Iterable[str] = ()) -> list[Endpoint]:
+def probe_endpoints(
+    pools: Sequence[PlacedPool], fleets: Iterable[str] = (), ports: Iterable[str] = ()
+) -> list[Endpoint]:
     """Every endpoint `fleetgen endpoints` lists (of `fleets` and `ports` only, when given), per protocol,
-    in its order."""
-    wanted = set(ports)
-    protocols = port_protocols(compiled)
+    in its order: by pool, fleet and ordinal, each server's ports in its fleet's order."""
+    wanted_fleets, wanted_ports = set(fleets), set(ports)
+    protocols = port_protocols(pools)
     found = []
-    for row in endpoint_rows(compiled, tuple(fleets)):
-        for name, number in row["ports"].items():
-            if wanted and name not in wanted:
+    for pool in pools:
+        addresses = pool.source.addresses
+        for server in pool.allocation.servers:
+            if wanted_fleets and server.fleet not in wanted_fleets:
                 continue
-            protocol = protocols[row["pool"], row["fleet"], name]
-            for each in ("TCP", "UDP") if protocol == "TCPUDP" else (protocol,):
-                found.append(Endpoint(row["pool"], row["fleet"], row["server"], name, each, row["address"], number))
+            entry = endpoint_entry(server, addresses[server.node])
+            for name, number in entry["ports"].items():
+                if wanted_ports and name not in wanted_ports:
+                    continue
+                protocol = protocols[pool.name, server.fleet, name]
+                for each in ("TCP", "UDP") if protocol == "TCPUDP" else (protocol,):
+                    found.append(Endpoint(pool.name, server.fleet, server.name, name, each, entry["address"], number))
     return found
 
 
-def port_protocols(compiled: Compiled) -> dict[tuple[str, str, str], str]:
+def port_protocols(pools: Iterable[PlacedPool]) -> dict[tuple[str, str, str], str]:
     """(pool, fleet, port name) -> its protocol as the fleet file says: UDP, TCP or TCPUDP."""
     return {
         (pool.name, fleet.name, port.name): port.protocol
-        for pool in compiled.pools
+        for pool in pools
         for fleet in pool.source.fleets
         for port in fleet.model.spec.ports
     }

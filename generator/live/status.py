@@ -89,20 +89,35 @@ def live_status(
 ) -> LiveStatus:
     """The state of every desired server, found by its name in its namespace, and the orphans: Pods
     labelled as fleetgen's, of one of `pools` (and of one of `fleets`, when given), that no desired
-    server is. `nodes` is None when the Nodes were not given: no server is then `node-gone`."""
-    live = {(pod.namespace, pod.name): pod for pod in pods}
-    servers = tuple(_server_status(server, live.get((server.namespace, server.server)), nodes) for server in desired)
-    held = {(server.namespace, server.server) for server in desired}
+    server is. `nodes` is None when the Nodes were not given: no server is then `node-gone`.
+
+    Each Pod is judged as it comes and let go, so `pods` may stream 150,000 of them: what is kept is a
+    state per server and the orphans. A Pod listed twice (one name in one namespace) counts as its last."""
+    wanted: dict[tuple[str, str], list[int]] = {}
+    for index, server in enumerate(desired):
+        wanted.setdefault((server.namespace, server.server), []).append(index)
+    found: list[ServerStatus | None] = [None] * len(desired)
     asked_pools, asked_fleets = set(pools), set(fleets)
-    orphans = tuple(
-        Orphan(pod.namespace, pod.name, pod.node)
-        for key, pod in sorted(live.items())
-        if key not in held
-        and pod.labels.get(MANAGED_BY_LABEL) == MANAGER
-        and pod.labels.get(POOL_LABEL) in asked_pools
-        and (not asked_fleets or pod.labels.get(FLEET_LABEL) in asked_fleets)
+    orphans: dict[tuple[str, str], Orphan] = {}
+    for pod in pods:
+        key = (pod.namespace, pod.name)
+        indices = wanted.get(key)
+        if indices is not None:
+            for index in indices:
+                found[index] = _server_status(desired[index], pod, nodes)
+        elif (
+            pod.labels.get(MANAGED_BY_LABEL) == MANAGER
+            and pod.labels.get(POOL_LABEL) in asked_pools
+            and (not asked_fleets or pod.labels.get(FLEET_LABEL) in asked_fleets)
+        ):
+            orphans[key] = Orphan(pod.namespace, pod.name, pod.node)
+        else:
+            orphans.pop(key, None)
+    servers = tuple(
+        status if status is not None else _server_status(server, None, nodes)
+        for server, status in zip(desired, found, strict=True)
     )
-    return LiveStatus(servers, orphans)
+    return LiveStatus(servers, tuple(orphans[key] for key in sorted(orphans)))
 
 
 def _server_status(
@@ -149,6 +164,8 @@ def _container_differences(rendered: ContainerFacts, live: ContainerFacts | None
     name = rendered.name
     if live is None:
         return [f"no container {name}"]
+    if live == rendered:
+        return []
     found = []
     if live.image != rendered.image:
         found.append(f"container {name} runs {live.image}, rendered {rendered.image}")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections.abc import Iterable, Iterator, Mapping
@@ -17,7 +16,7 @@ from ..fleetfiles.load import GITOPS_FILE
 from ..manifests.delivery_check import DELIVERY_FOLDER
 from ..manifests.delivery_plan import DeliveryPlan, Served, Takedown, delivery_plan, removal_diagnostics
 from ..manifests.firewall_plan import FirewallPlan, firewall_plan
-from ..manifests.render import MANIFEST, NETWORK_UNIT, endpoint_entry
+from ..manifests.render import MANIFEST, NETWORK_UNIT
 from ..parallel import ordered_map
 from ..settings import Settings
 from . import revision, stamp
@@ -289,36 +288,6 @@ def _firewall_plan(pool: PoolOutput, before: Before) -> FirewallPlan:
     """The pool's network manifest before (unless missing or behind a link) against the new one."""
     path = f"{NETWORK_UNIT}/{MANIFEST}"
     return firewall_plan(pool.source, pool.allocation, before.file(f"{pool.name}/{path}"), pool.files.get(path))
-
-
-def endpoint_rows(compiled: Compiled, fleets: tuple[str, ...]) -> list[dict]:
-    """One row per server (pool, fleet, ordinal order), optionally only of some fleets."""
-    rows = []
-    for pool in compiled.pools:
-        addresses = pool.source.addresses
-        for server in pool.allocation.servers:
-            if not fleets or server.fleet in fleets:
-                entry = endpoint_entry(server, addresses[server.node])
-                rows.append({"pool": pool.name, "fleet": server.fleet, "server": server.name, **entry})
-    return rows
-
-
-def endpoints_json(rows: list[dict]) -> str:
-    return json.dumps(rows, indent=2, sort_keys=True) + "\n"
-
-
-def endpoints_table(rows: list[dict]) -> str:
-    """Aligned columns; an IPv6 address is bracketed so `address:port` stays unambiguous."""
-    table = [("POOL", "SERVER", "NODE", "ENDPOINTS")]
-    for row in rows:
-        host = f"[{row['address']}]" if ":" in row["address"] else row["address"]
-        ports = " ".join(f"{name}={host}:{number}" for name, number in row["ports"].items())
-        table.append((row["pool"], row["server"], row["node"], ports))
-    widths = [max(len(line[i]) for line in table) for i in range(3)]
-    return "".join(
-        "  ".join(cell.ljust(width) for cell, width in zip(line[:3], widths, strict=True)) + "  " + line[3] + "\n"
-        for line in table
-    )
 
 
 def certify(compiled: Compiled, settings: Settings, prior: stamp.Prior) -> list[str]:
