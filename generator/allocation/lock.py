@@ -147,8 +147,9 @@ def _fleet_name(fleet: LockedFleet) -> str:
 
 @dataclass(slots=True)
 class _Reader:
-    """What parse_lock has read so far; `revisions` shares one string per revision and `ports` one tuple per
-    ports text, as a lock repeats both on many lines (the allocator caches its checks per port tuple)."""
+    """What parse_lock has read so far; `revisions` shares one string per valid revision (checked once) and
+    `ports` one tuple per ports text, as a lock repeats both on many lines (the allocator caches its checks
+    per port tuple)."""
 
     version: str = ""
     entries: dict[tuple[str, int], LockedServer] = field(default_factory=dict)
@@ -223,16 +224,18 @@ def _parse_entry(reader: _Reader, line: str, number: int) -> LockedServer | str:
     if not _is_decimal(ordinal):
         return f"ordinal {ordinal!r} is not a non-negative decimal number"
     revision = fields[3] if with_revision else ""
-    if with_revision and not _is_revision(revision):
-        return f"revision {revision!r} is not a template hash (lower-case hex)"
+    shared = reader.revisions.get(revision)  # holds only revisions already found valid
+    if shared is None:
+        if with_revision and not _is_revision(revision):
+            return f"revision {revision!r} is not a template hash (lower-case hex)"
+        shared = reader.revisions[revision] = revision
     tail = fields[-1] if len(fields) == (5 if with_revision else 4) else ""
     ports = reader.ports.get(tail)
     if ports is None:
         ports = reader.ports[tail] = _parse_ports(tail)
     if isinstance(ports, str):
         return ports
-    revision = reader.revisions.setdefault(revision, revision)
-    return LockedServer(fields[0], int(ordinal), fields[2], ports, revision, number)
+    return LockedServer(fields[0], int(ordinal), fields[2], ports, shared, number)
 
 
 def _parse_ports(tail: str) -> tuple[LockedPort, ...] | str:

@@ -218,31 +218,33 @@ class Template:
 
     def __init__(self, parts: list[str | Slot]) -> None:
         merged: list[str] = []
-        holes: list[tuple[int, str]] = []
+        holes: dict[str, list[int]] = {}
         literal: list[str] = []
         for part in parts:
             if isinstance(part, Slot):
                 merged.append("".join(literal))
                 literal = []
-                holes.append((len(merged), part.name))
+                holes.setdefault(part.name, []).append(len(merged))
                 merged.append("")
             else:
                 literal.append(part)
         merged.append("".join(literal))
         self._parts: tuple[str, ...] = tuple(merged)
-        self._holes: tuple[tuple[int, str], ...] = tuple(holes)
-        self.names: frozenset[str] = frozenset(name for _, name in holes)
+        # Each slot name with every position it fills: a value that fills several holes is formatted once.
+        self._holes: tuple[tuple[str, tuple[int, ...]], ...] = tuple(
+            (name, tuple(positions)) for name, positions in holes.items()
+        )
+        self.names: frozenset[str] = frozenset(holes)
 
     def fill(self, values: Mapping[str, Scalar]) -> str:
         """Exactly `emit` of the object with each Slot replaced by `values[slot.name]`."""
         parts = list(self._parts)
         cache = _str_cache
-        for index, name in self._holes:
+        for name, positions in self._holes:
             value = values[name]
-            if value.__class__ is str:
-                parts[index] = cache.get(value) or _text(value)
-            else:
-                parts[index] = scalar(value)
+            text = (cache.get(value) or _text(value)) if value.__class__ is str else scalar(value)
+            for index in positions:
+                parts[index] = text
         return "".join(parts)
 
 

@@ -72,12 +72,21 @@ def unit_name(fleet: str, ordinal: int, unit_size: int) -> str:
 
 def canonical(value: Any) -> Any:
     """Keys sorted, with the conventional ones (apiVersion, kind, metadata, name...) first."""
+    kind = value.__class__
+    if kind is str or kind is int:
+        return value
     if isinstance(value, dict):
-        ordered = sorted(value, key=lambda k: (_FIRST_KEYS.index(k) if k in _FIRST_KEYS else len(_FIRST_KEYS), k))
-        return {key: canonical(value[key]) for key in ordered}
+        return {key: canonical(value[key]) for key in sorted(value, key=_canonical_key)}
     if isinstance(value, list):
         return [canonical(item) for item in value]
     return value
+
+
+_FIRST_INDEX = {key: index for index, key in enumerate(_FIRST_KEYS)}
+
+
+def _canonical_key(key: Any) -> tuple[int, Any]:
+    return (_FIRST_INDEX.get(key, len(_FIRST_KEYS)), key)
 
 
 def template_hash(pool: PoolSource, fleet: FleetSource) -> str:
@@ -236,13 +245,33 @@ def endpoint_entry(server: Server, address: str) -> dict[str, Any]:
     return {"address": address, "node": server.node, "ports": dict(server.host_ports)}
 
 
+class JsonStrings(dict[str, str]):
+    """Each string's `json.dumps`, computed once: an endpoints ConfigMap repeats a few node, address and port
+    names on thousands of lines."""
+
+    def __missing__(self, text: str) -> str:
+        quoted = self[text] = json.dumps(text)
+        return quoted
+
+
+def endpoint_json(server: Server, address: str, quoted: JsonStrings) -> str:
+    """Exactly `json.dumps(endpoint_entry(server, address), sort_keys=True, separators=(",", ":"))`, by
+    formatting: the keys in sorted order, each string as json.dumps writes it, port numbers (ints) as their
+    decimal digits, ports by name as `dict` and `sort_keys` order them (a repeated name keeps its last number).
+    """
+    ports = dict(server.host_ports)
+    numbers = ",".join([f"{quoted[name]}:{int.__repr__(ports[name])}" for name in sorted(ports)])
+    return f'{{"address":{quoted[address]},"node":{quoted[server.node]},"ports":{{{numbers}}}}}'
+
+
 def endpoints_configmaps(pool: PoolSource, allocation: Allocation) -> list[dict[str, Any]]:
     """One ConfigMap per fleet unit (so none nears 1 MiB): server name -> one JSON line."""
     addresses = pool.addresses
     unit_size = pool.model.spec.unitSize
+    quoted = JsonStrings()
     grouped: dict[str, dict[str, str]] = {}
     for server in allocation.servers:
-        entry = json.dumps(endpoint_entry(server, addresses[server.node]), sort_keys=True, separators=(",", ":"))
+        entry = endpoint_json(server, addresses[server.node], quoted)
         grouped.setdefault(unit_name(server.fleet, server.ordinal, unit_size), {})[server.name] = entry
     return [
         canonical(

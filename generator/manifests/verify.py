@@ -12,6 +12,7 @@ from typing import Any
 
 from ..allocation.spec import Allocation, Server
 from ..diagnostics import Diagnostic, error
+from ..fleetfiles.model import Port
 from ..fleetfiles.rules import PoolSource
 from ..kube import api, crds
 from .emit import Slot
@@ -105,23 +106,42 @@ def _config_map_problems(obj: dict[str, Any], kubernetes_version: str) -> list[a
 
 
 def conflicts(pool: PoolSource, allocation: Allocation) -> Iterator[str]:
-    """Every broken guarantee: a number twice on a node, outside its range, reserved, or a bad name."""
+    """Every broken guarantee: a number twice on a node, outside its range, reserved, or a bad name.
+
+    A port's number is judged against its spec once per (fleet, port, number), as the same numbers recur
+    on every node; only the holder of each (node, number) is looked up per server."""
     port_specs = {fleet.name: {port.name: port for port in fleet.model.spec.ports} for fleet in pool.fleets}
     ranges = {name: (r.min, r.max) for name, r in pool.model.spec.portRanges.items()}
-    holders: dict[tuple[str, int], str] = {}
+    judged: dict[tuple[str, str, int], tuple[str, ...]] = {}
+    holders: dict[tuple[str, int], tuple[str, str]] = {}
     for server in allocation.servers:
-        if api.dns1123_label_problem(server.name):
-            yield f"server name {server.name!r} {api.dns1123_label_problem(server.name)}"
-        specs = port_specs[server.fleet]
+        name, node, fleet = server.name, server.node, server.fleet
+        name_problem = api.dns1123_label_problem(name)
+        if name_problem:
+            yield f"server name {name!r} {name_problem}"
         for port_name, number in server.host_ports:
-            spec = specs[port_name]
-            holder = f"{server.name}/{port_name}"
-            owner = holders.setdefault((server.node, number), holder)
-            if owner != holder:
-                yield f"hostPort {number} on node {server.node} is held by {owner} and {holder}"
-            if spec.portPolicy == "Static" and number != spec.hostPort:
-                yield f"{server.name}/{port_name} got {number} instead of its Static port {spec.hostPort}"
-            if spec.portPolicy != "Static" and not ranges[spec.range][0] <= number <= ranges[spec.range][1]:
-                yield f"{server.name}/{port_name} got {number}, outside range {spec.range!r}"
-            if any(low <= number <= high for low, high in pool.reserved):
-                yield f"{server.name}/{port_name} got reserved port {number}"
+            holder = (name, port_name)
+            owner = holders.setdefault((node, number), holder)
+            if owner is not holder and owner != holder:
+                yield f"hostPort {number} on node {node} is held by {owner[0]}/{owner[1]} and {name}/{port_name}"
+            problems = judged.get((fleet, port_name, number))
+            if problems is None:
+                problems = judged[fleet, port_name, number] = _number_problems(
+                    port_specs[fleet][port_name], number, ranges, pool.reserved
+                )
+            for problem in problems:
+                yield f"{name}/{port_name} {problem}"
+
+
+def _number_problems(
+    spec: Port, number: int, ranges: dict[str, tuple[int, int]], reserved: Iterable[tuple[int, int]]
+) -> tuple[str, ...]:
+    """What is wrong with a port of this spec holding `number`, whichever server holds it."""
+    found = []
+    if spec.portPolicy == "Static" and number != spec.hostPort:
+        found.append(f"got {number} instead of its Static port {spec.hostPort}")
+    if spec.portPolicy != "Static" and not ranges[spec.range][0] <= number <= ranges[spec.range][1]:
+        found.append(f"got {number}, outside range {spec.range!r}")
+    if any(low <= number <= high for low, high in reserved):
+        found.append(f"got reserved port {number}")
+    return tuple(found)
