@@ -47,6 +47,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any
 
 LOCK_FILENAME = "allocations.lock"
@@ -127,9 +128,14 @@ def lock_lines(servers: Iterable[LockedServer], fleets: Iterable[LockedFleet] = 
         yield f"{FLEET_MARK} {fleet.name} target={fleet.target} wave={fleet.wave}{previous}"
         for revision in sorted(fleet.templates):
             yield f"{TEMPLATE_MARK} {fleet.name} {revision} {fleet.templates[revision]}"
+    # Servers share port tuples: each is written once, found by id (it is held here, so its id is not reused).
+    ports_texts: dict[int, tuple[tuple[LockedPort, ...], str]] = {}
     for server in sorted(servers, key=_sort_key):
-        ports = "".join(f" {p.name}={p.host_port}/{p.protocol}/{p.policy}/{p.range}" for p in server.ports)
-        yield f"{server.fleet} {server.ordinal} {server.node} {server.revision}{ports}"
+        held = ports_texts.get(id(server.ports))
+        if held is None:
+            text = "".join(f" {p.name}={p.host_port}/{p.protocol}/{p.policy}/{p.range}" for p in server.ports)
+            held = ports_texts[id(server.ports)] = (server.ports, text)
+        yield f"{server.fleet} {server.ordinal} {server.node} {server.revision}{held[1]}"
 
 
 def lock_text(servers: Iterable[LockedServer], fleets: Iterable[LockedFleet] = ()) -> str:
@@ -137,8 +143,7 @@ def lock_text(servers: Iterable[LockedServer], fleets: Iterable[LockedFleet] = (
     return "\n".join(lock_lines(servers, fleets)) + "\n"
 
 
-def _sort_key(server: LockedServer) -> tuple[str, int]:
-    return (server.fleet, server.ordinal)
+_sort_key = attrgetter("fleet", "ordinal")
 
 
 def _fleet_name(fleet: LockedFleet) -> str:

@@ -20,8 +20,10 @@ import referencing
 from packaging.version import InvalidVersion, Version
 
 from ..diagnostics import did_you_mean
+from .shapes import Shapes
 
 _SCHEMA_ROOT = "kubernetes-json-schema"
+_DEFINITIONS_URI = "/api/_definitions.json"
 _DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _QUALIFIED_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
@@ -83,7 +85,7 @@ def _definitions_document(version: str) -> dict[str, Any]:
 def _registry(version: str) -> referencing.Registry:
     contents = _definitions_document(version)
     resource = referencing.Resource.from_contents(contents, default_specification=referencing.jsonschema.DRAFT202012)
-    return referencing.Registry().with_resource("/api/_definitions.json", resource).crawl()
+    return referencing.Registry().with_resource(_DEFINITIONS_URI, resource).crawl()
 
 
 def _folder(version: str) -> Any:
@@ -105,9 +107,25 @@ def schema_file_for(api_version: str, kind: str) -> str:
 
 
 def schema_problems(obj: Any, schema_file: str, version: str) -> list[SchemaProblem]:
-    """Every violation of one of Kubernetes' schemas by `obj`."""
+    """Every violation of one of Kubernetes' schemas by `obj`; none at once for an object of a shape already
+    found valid (see `_Shapes`)."""
+    shapes = _shapes(version, schema_file)
+    shape = shapes.shape_of(obj)
+    if shape is not None and shape in shapes.valid:
+        return []
     resource = schema_file.split("-")[0]
-    return validator_problems(_validator(version, schema_file), obj, _EXPLAINED_AS.get(resource, resource))
+    problems = validator_problems(_validator(version, schema_file), obj, _EXPLAINED_AS.get(resource, resource))
+    if shape is not None and not problems:
+        shapes.remember(shape)
+    return problems
+
+
+@cache
+def _shapes(version: str, schema_file: str) -> Shapes:
+    validator = _validator(version, schema_file)
+    schemas = [validator.schema, _definitions_document(version)]
+    # A $ref reaches into its own document (`#/$defs/...`) or the definitions: both are scanned.
+    return Shapes(schemas, ("#", _DEFINITIONS_URI + "#"), asserts_format=validator.format_checker is not None)
 
 
 # A template's fields are its Pod's: `kubectl explain` knows them as pod.metadata and pod.spec.

@@ -44,8 +44,8 @@ def verify_pool(
     found: list[Diagnostic] = []
     addresses = pool.addresses
     first_servers: dict[int, Server] = {}  # one server of each shape: every revision a server runs
-    for server in allocation.servers:
-        first_servers.setdefault(id(shapes.of(server)), server)
+    for server, shape in shapes.each(allocation.servers):
+        first_servers.setdefault(id(shape), server)
     for server in first_servers.values():
         shape = shapes.of(server)
         pod = fill(pod_object(pool, shape.fleet), shape.values(server, addresses[server.node]))
@@ -108,11 +108,13 @@ def _config_map_problems(obj: dict[str, Any], kubernetes_version: str) -> list[a
 def conflicts(pool: PoolSource, allocation: Allocation) -> Iterator[str]:
     """Every broken guarantee: a number twice on a node, outside its range, reserved, or a bad name.
 
-    A port's number is judged against its spec once per (fleet, port, number), as the same numbers recur
-    on every node; only the holder of each (node, number) is looked up per server."""
+    A port's number is judged against its spec once per (fleet, port, number), and against reservedPorts
+    once per number, as the same numbers recur on many nodes; only the holder of each (node, number) is looked
+    up per server."""
     port_specs = {fleet.name: {port.name: port for port in fleet.model.spec.ports} for fleet in pool.fleets}
     ranges = {name: (r.min, r.max) for name, r in pool.model.spec.portRanges.items()}
     judged: dict[tuple[str, str, int], tuple[str, ...]] = {}
+    reserved = _Reserved(pool.reserved)
     holders: dict[tuple[str, int], tuple[str, str]] = {}
     for server in allocation.servers:
         name, node, fleet = server.name, server.node, server.fleet
@@ -127,14 +129,26 @@ def conflicts(pool: PoolSource, allocation: Allocation) -> Iterator[str]:
             problems = judged.get((fleet, port_name, number))
             if problems is None:
                 problems = judged[fleet, port_name, number] = _number_problems(
-                    port_specs[fleet][port_name], number, ranges, pool.reserved
+                    port_specs[fleet][port_name], number, ranges, reserved
                 )
             for problem in problems:
                 yield f"{name}/{port_name} {problem}"
 
 
+class _Reserved(dict[int, bool]):
+    """Whether a reservedPorts span holds a number, worked out once per number."""
+
+    def __init__(self, spans: Iterable[tuple[int, int]]) -> None:
+        super().__init__()
+        self._spans = tuple(spans)
+
+    def __missing__(self, number: int) -> bool:
+        held = self[number] = any(low <= number <= high for low, high in self._spans)
+        return held
+
+
 def _number_problems(
-    spec: Port, number: int, ranges: dict[str, tuple[int, int]], reserved: Iterable[tuple[int, int]]
+    spec: Port, number: int, ranges: dict[str, tuple[int, int]], reserved: _Reserved
 ) -> tuple[str, ...]:
     """What is wrong with a port of this spec holding `number`, whichever server holds it."""
     found = []
@@ -142,6 +156,6 @@ def _number_problems(
         found.append(f"got {number} instead of its Static port {spec.hostPort}")
     if spec.portPolicy != "Static" and not ranges[spec.range][0] <= number <= ranges[spec.range][1]:
         found.append(f"got {number}, outside range {spec.range!r}")
-    if any(low <= number <= high for low, high in reserved):
+    if reserved[number]:
         found.append(f"got reserved port {number}")
     return tuple(found)
