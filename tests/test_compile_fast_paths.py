@@ -14,7 +14,7 @@ from test_validate import FLEET, POOL, edited, write_pool
 from generator.allocation.spec import Allocation, Server
 from generator.cli.options import settings_for
 from generator.fleetfiles.rules import PoolSource
-from generator.kube.api import latest_version
+from generator.kube.api import config_map_key_problem, config_map_keys_valid, latest_version
 from generator.manifests.render import JsonTexts, endpoint_entry, endpoint_json
 from generator.manifests.verify import conflicts
 from generator.tree.repository import validated_repository
@@ -70,3 +70,15 @@ def test_conflicts_names_every_broken_guarantee_in_server_order(tmp_path: Path) 
         f"server name 'arena-{long}' must be at most 63 characters (is 67)",
         f"hostPort 7200 on node node-3 is held by arena-4/admin and arena-{long}/admin",
     ]
+
+
+keys = st.lists(st.one_of(st.text(max_size=6), st.from_regex(r"[-._a-zA-Z0-9]{1,8}", fullmatch=True)), max_size=6)
+
+
+@settings(max_examples=300, deadline=None)
+@given(keys)
+def test_config_map_keys_are_valid_together_only_when_each_is(found: list[str]) -> None:
+    each = all(not config_map_key_problem(key) for key in found)
+    assert config_map_keys_valid(found) <= each
+    if all("\n" not in key for key in found):
+        assert config_map_keys_valid(found) == each

@@ -47,8 +47,9 @@ _SINGLE_QUOTABLE = re.compile(r"[ -&(-~]*")
 # YAML loaders give up on an implicit key longer than 1024 characters; longer keys use `? key`.
 _MAX_IMPLICIT_KEY = 1000
 
-# Bounded so that 150,000 one-off server names cannot grow it without limit; output never depends on it.
-_CACHE_SIZE = 8192
+# Bounded so that 150,000 one-off server names cannot grow it without limit, but large enough to hold a pool's
+# server names from its Pods to its endpoints ConfigMaps; output never depends on it.
+_CACHE_SIZE = 32768
 _CACHEABLE_LENGTH = 256
 _str_cache: dict[str, str] = {}
 _key_cache: dict[str, str] = {}
@@ -242,7 +243,11 @@ class Template:
         cache = _str_cache
         for name, positions in self._holes:
             value = values[name]
-            text = (cache.get(value) or _text(value)) if value.__class__ is str else scalar(value)
+            kind = value.__class__
+            if kind is str:
+                text = cache.get(value) or _text(value)
+            else:
+                text = int.__repr__(value) if kind is int else scalar(value)
             for index in positions:
                 parts[index] = text
         return "".join(parts)

@@ -93,15 +93,27 @@ def _config_map_problems(obj: dict[str, Any], kubernetes_version: str) -> list[a
         return api.validate_object(obj, kubernetes_version)
     first = min(data)
     found = api.validate_object({**obj, "data": {first: data[first]}}, kubernetes_version)
+    strings = set(map(type, data.values())) == {str}
+    if not (strings and api.config_map_keys_valid(data)):  # else no entry has a problem: skip the walk
+        found += _entry_problems(data)
+    if strings:
+        size = len("".join(data.values()).encode())
+    else:
+        size = sum(len(value.encode()) for value in data.values() if isinstance(value, str))
+    if size > api.CONFIG_MAP_MAX_BYTES:
+        found.append(api.SchemaProblem(("data",), f"values add up to {size} bytes, over {api.CONFIG_MAP_MAX_BYTES}"))
+    return found
+
+
+def _entry_problems(data: dict[Any, Any]) -> list[api.SchemaProblem]:
+    """The API server's rules on each entry of a ConfigMap's data: a config key and a string value."""
+    found = []
     for key, value in sorted(data.items()):
         problem = api.config_map_key_problem(key) if isinstance(key, str) else "must be a string"
         if problem:
             found.append(api.SchemaProblem(("data", key), f"key {problem}"))
         if not isinstance(value, str):
             found.append(api.SchemaProblem(("data", key), f"must be a string, not {type(value).__name__}"))
-    size = sum(len(value.encode()) for value in data.values() if isinstance(value, str))
-    if size > api.CONFIG_MAP_MAX_BYTES:
-        found.append(api.SchemaProblem(("data",), f"values add up to {size} bytes, over {api.CONFIG_MAP_MAX_BYTES}"))
     return found
 
 
