@@ -6,6 +6,7 @@ Leaves: problems as plain data (strings, `SchemaProblem`), numbers (millicores, 
 Must not import: any other stage of fleetgen; only `generator.diagnostics` beside it.
 
 Modules: `api` (the bundled API schemas and the API server's name, label, port and address rules),
-`crds` (the providers' CustomResourceDefinition schemas), `quantity`, `requests` (a Pod's requests as the
-scheduler counts them), `podchecks` (one Pod field's rule, in Python and in CEL).
+`shapes` (objects a schema cannot tell apart, so that an object of a shape found valid is not validated
+again), `crds` (the providers' CustomResourceDefinition schemas), `quantity`, `requests` (a Pod's requests
+as the scheduler counts them), `podchecks` (one Pod field's rule, in Python and in CEL).
 """

@@ -1,8 +1,10 @@
 """Verify: what we rendered passes Kubernetes' schemas and the API server's own rules.
 
-Schemas are checked once per Pod shape (a fleet's Pods differ only in names, node and numbers); the
-rules schemas miss (names, label values, port numbers, one (hostPort, protocol) per node) are checked
-on every server, independently of the allocator, so an allocator bug cannot reach the cluster.
+Schemas are checked once per Pod shape (a fleet's Pods differ only in names, node and numbers), and
+`kube.shapes` skips an object whose shape a schema already found valid (another fleet's Pod, another
+unit's ConfigMap); the rules schemas miss (names, label values, port numbers, one (hostPort, protocol) per
+node) are checked on every server, independently of the allocator, so an allocator bug cannot reach the
+cluster.
 """
 
 from __future__ import annotations
