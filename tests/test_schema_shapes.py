@@ -108,3 +108,11 @@ def test_a_schema_that_reads_values_has_no_shapes() -> None:
         [{"type": "string", "format": "ipv4", "enum": ["a"], "x-kubernetes-map-type": "atomic"}], ("#",), False
     )
     assert usable.usable and usable.shape_of("a") != usable.shape_of("b") == usable.shape_of("c")
+
+
+def test_keys_that_no_property_names_are_one_shape() -> None:
+    shapes = Shapes(
+        [{"properties": {"a": {"type": "integer"}}, "additionalProperties": {"type": "string"}}], ("#",), False
+    )
+    assert shapes.shape_of({"x": "1"}) == shapes.shape_of({"y": "2"}) != shapes.shape_of({"a": "1"})
+    assert shapes.shape_of({"x": "1", "y": "2"}) != shapes.shape_of({"x": "1"})

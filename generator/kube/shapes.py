@@ -4,11 +4,12 @@ A schema built only of keywords whose verdict follows from an object's structure
 properties, additionalProperties, required, items, allOf, anyOf, oneOf, $ref, min/max items and
 properties), of `enum`, and of annotations (description, x-kubernetes-*, and `format`, which a validator
 without a format checker does not assert) gives the same verdict to two objects of the same *shape*: the
-same keys in every mapping, lists of the same lengths, the same type at every place, the same booleans,
-nulls and floats, and strings and integers that are equal or both among no enum's values. Once an object
-of a shape is valid, so is every later one, and validating it again proves nothing new: a fleet's Pods and
-a pool's ConfigMaps differ only in names and numbers. A schema with any other keyword (pattern, minLength,
-minimum, const, not...) has no shapes: each object is validated.
+same keys in every mapping (or keys that both are no property's name), lists of the same lengths, the same
+type at every place, the same booleans, nulls and floats, and strings and integers that are equal or both
+among no enum's values. Once an object of a shape is valid, so is every later one, and validating it again
+proves nothing new: a fleet's Pods and a pool's ConfigMaps differ only in names, label keys and numbers.
+A schema with any other keyword (pattern, minLength, minimum, const, not...) has no shapes: each object is
+validated.
 """
 
 from __future__ import annotations
@@ -16,10 +17,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-# Keywords whose verdict depends on the shape alone; `enum` is handled apart (its values join the shape).
-_STRUCTURAL = frozenset(
-    {"type", "required", "minItems", "maxItems", "minProperties", "maxProperties", "$ref", "$schema", "$id"}
-)
+# Keywords whose verdict depends on the shape alone; `enum`, `required` and `properties` are handled apart (the
+# values and names they list join the shape).
+_STRUCTURAL = frozenset({"type", "minItems", "maxItems", "minProperties", "maxProperties", "$ref", "$schema", "$id"})
 _SUBSCHEMA_MAPS = frozenset({"properties", "$defs", "definitions"})
 _SUBSCHEMAS = frozenset({"additionalProperties", "items"})
 _SUBSCHEMA_LISTS = frozenset({"allOf", "anyOf", "oneOf", "items"})
@@ -37,7 +37,7 @@ class _Any:
     __slots__ = ()
 
 
-_OTHER_STRING, _OTHER_INTEGER = _Any(), _Any()
+_OTHER_STRING, _OTHER_INTEGER, _OTHER_KEY = _Any(), _Any(), _Any()
 
 
 class Shapes:
@@ -47,6 +47,7 @@ class Shapes:
         """`schemas` must hold every document a $ref may reach; `documents` are the $ref prefixes that reach them."""
         self._strings: set[str] = set()
         self._numbers: set[int | float] = set()
+        self._names: set[str] = set()  # every key a `properties` or `required` names
         self.valid: set[Any] = set()
         try:
             if asserts_format:
@@ -79,10 +80,14 @@ class Shapes:
         if isinstance(value, int):
             return int.__int__(value) if value in self._numbers else _OTHER_INTEGER
         if isinstance(value, dict):
-            return (dict, *((key, self._shape(item)) for key, item in value.items()))
+            return (dict, *((self._key(key), self._shape(item)) for key, item in value.items()))
         if isinstance(value, list):
             return (list, *(self._shape(item) for item in value))
         raise _Unshapeable(type(value).__name__)
+
+    def _key(self, key: Any) -> Any:
+        """A key no `properties` or `required` names is validated as any other such key would be."""
+        return _OTHER_KEY if key.__class__ is str and key not in self._names else key
 
     def _scan(self, schema: Any, documents: tuple[str, ...]) -> None:
         """Check every keyword of `schema` and its subschemas, and gather the values its enums list."""
@@ -97,7 +102,11 @@ class Shapes:
                 raise _Unshapeable(keyword)
             if keyword == "enum":
                 self._gather(value)
+            elif keyword == "required" and isinstance(value, list) and all(isinstance(n, str) for n in value):
+                self._names.update(value)
             elif keyword in _SUBSCHEMA_MAPS and isinstance(value, dict):
+                if keyword == "properties":
+                    self._names.update(value)
                 for subschema in value.values():
                     self._scan(subschema, documents)
             elif keyword in _SUBSCHEMA_LISTS and isinstance(value, list):
