@@ -64,11 +64,11 @@ def pool_usage(pool: PoolSource, allocation: Allocation) -> tuple[Use, ...]:
 
 
 def _port_uses(pool: PoolSource, allocation: Allocation, node_count: int, schedulable: set[str]) -> list[Use]:
-    ranges = _port_ranges({fleet.name: fleet for fleet in pool.fleets})
+    fleets = {fleet.name: fleet for fleet in pool.fleets}
     servers = [server for server in allocation.servers if server.node in schedulable]
     uses = []
     for name, span in sorted(pool.model.spec.portRanges.items()):
-        used = _range_used(ranges, name, span, servers)
+        used = _range_used(fleets, name, span, servers)
         uses.append(Use(f'ports "{name}"', used, _range_size(pool, span) * node_count))
     return uses
 
@@ -85,26 +85,13 @@ def _range_size(pool: PoolSource, span: PortRange) -> int:
     return span.max - span.min + 1 - reserved
 
 
-def _range_used(ranges: dict[str, dict[str, str | None]], name: str, span: PortRange, servers: Iterable[Server]) -> int:
-    """Numbers of range `name` that `servers` hold; `ranges` as `_port_ranges` gives them."""
+def _range_used(fleets: dict, name: str, span: PortRange, servers: Iterable[Server]) -> int:
     return sum(
         1
         for server in servers
         for port_name, number in server.host_ports
-        if span.min <= number <= span.max and ranges[server.fleet].get(port_name) == name
+        if span.min <= number <= span.max and _port_range(fleets, server.fleet, port_name) == name
     )
-
-
-def _port_ranges(fleets: dict) -> dict[str, dict[str, str | None]]:
-    """Each fleet's port names and the range each draws its number from (None for Static and None ports), looked
-    up once rather than per server; the first port of a name counts."""
-    ranges: dict[str, dict[str, str | None]] = {}
-    for fleet_name, fleet in fleets.items():
-        ranges[fleet_name] = {}
-        for port in fleet.model.spec.ports:
-            drawn = port.range if port.portPolicy in ("Dynamic", "Passthrough") else None
-            ranges[fleet_name].setdefault(port.name, drawn)
-    return ranges
 
 
 def node_usage(pool: PoolSource, allocation: Allocation) -> tuple[tuple[Use, ...], ...]:
@@ -118,16 +105,22 @@ def node_usage(pool: PoolSource, allocation: Allocation) -> tuple[tuple[Use, ...
         on_node.setdefault(server.node, []).append(server)
     spec = pool.model.spec
     ranges = [(name, span, _range_size(pool, span)) for name, span in sorted(spec.portRanges.items())]
-    port_ranges = _port_ranges(fleets)
     rows = []
     for node, cpu, memory in zip(spec.nodes, pool.node_cpu_milli, pool.node_memory_bytes, strict=True):
         servers = on_node.get(node.name, [])
         uses = [Use("pods", len(servers), node.capacity.pods)]
         for name, span, size in ranges:
-            uses.append(Use(f'ports "{name}"', _range_used(port_ranges, name, span, servers), size))
+            uses.append(Use(f'ports "{name}"', _range_used(fleets, name, span, servers), size))
         if cpu is not None:
             uses.append(Use("cpu", sum(fleets[s.fleet].cpu_milli for s in servers), cpu, "m"))
         if memory is not None:
             uses.append(Use("memory", sum(fleets[s.fleet].memory_bytes for s in servers), memory, "B"))
         rows.append(tuple(uses))
     return tuple(rows)
+
+
+def _port_range(fleets: dict, fleet: str, port_name: str) -> str | None:
+    for port in fleets[fleet].model.spec.ports:
+        if port.name == port_name:
+            return port.range if port.portPolicy in ("Dynamic", "Passthrough") else None
+    return None
