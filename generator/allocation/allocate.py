@@ -102,14 +102,15 @@ def locked_servers(
     ports: dict[tuple[str, str, int], LockedPort] = {}
     entries = []
     for server in allocation.servers:
-        key = (server.fleet, server.host_ports)
+        fleet = server.fleet
+        key = (fleet, server.host_ports)
         locked = tuples.get(key)
         if locked is None:
             locked = tuples[key] = tuple(
-                _locked_port(ports, specs[server.fleet][n], server.fleet, n, number) for n, number in server.host_ports
+                _locked_port(ports, specs[fleet][n], fleet, n, number) for n, number in server.host_ports
             )
-        revision = revisions[server.fleet].revision(server.ordinal)
-        entries.append(LockedServer(server.fleet, server.ordinal, server.node, locked, revision))
+        revision = revisions[fleet].revision(server.ordinal)
+        entries.append(LockedServer(fleet, server.ordinal, server.node, locked, revision))
     return tuple(entries)
 
 

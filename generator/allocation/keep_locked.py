@@ -72,13 +72,13 @@ def _stayers(
     """Lock entries whose server may stay on its node, in (fleet, ordinal) order, booked on the node."""
     staying: list[_Stayer] = []
     dropped: dict[str, list[int]] = {}
+    by_name = pool.by_name
     for key in sorted(previous):
         entry = previous[key]
-        problem = _lock_problem(pool, plans, entry)
-        if problem is not None:
-            dropped.setdefault(problem, []).append(entry.line)
+        plan, node = plans.get(entry.fleet), by_name.get(entry.node)
+        if plan is None or node is None or not 0 <= entry.ordinal < plan.spec.replicas:
+            dropped.setdefault(_lock_problem(pool, plans, entry), []).append(entry.line)
             continue
-        plan, node = plans[entry.fleet], pool.by_name[entry.node]
         if hosts(node, plan) and plan.blocked is None:
             book(node, plan.spec, 1)
             staying.append((plan, entry, node))
@@ -122,16 +122,15 @@ def _exceeded(node: NodeState) -> list[str]:
     ]
 
 
-def _lock_problem(pool: PoolState, plans: Mapping[str, FleetPlan], entry: LockedServer) -> str | None:
+def _lock_problem(pool: PoolState, plans: Mapping[str, FleetPlan], entry: LockedServer) -> str:
+    """Why an entry whose fleet, ordinal or node is gone cannot stay."""
     plan = plans.get(entry.fleet)
     if plan is None:
         return f'fleet "{entry.fleet}" is not in pool {pool.spec.name}; its entries are dropped'
     if not 0 <= entry.ordinal < plan.spec.replicas:
         replicas = plural(plan.spec.replicas, "replica")
         return f'fleet "{entry.fleet}" has {replicas}; entries for higher ordinals are dropped'
-    if entry.node not in pool.by_name:
-        return f'node "{entry.node}" is not in pool {pool.spec.name}; its servers are placed again'
-    return None
+    return f'node "{entry.node}" is not in pool {pool.spec.name}; its servers are placed again'
 
 
 def _drop_warnings(dropped: Mapping[str, list[int]]) -> list[str]:
@@ -158,33 +157,37 @@ def _spans(numbers: list[int]) -> str:
 def _admit(pool: PoolState, plan: FleetPlan, entry: LockedServer, node: NodeState) -> Server | _Kept:
     """Claim a staying server's still-valid numbers: a Server when they all stand, else a _Kept."""
     candidates, host_ports = _candidates(pool, plan, entry.ports)
-    taken, slots, numbers = node.taken, node.slots, []
+    taken, slots = node.taken, node.slots
+    if host_ports is not None and taken.isdisjoint(candidates):  # the rule, unless a lock was edited by hand
+        taken.update(candidates)  # type: ignore[arg-type]
+        for meter in plan.meters:
+            if meter is not None:
+                slots[meter].free -= 1
+        return Server(plan.spec.name, entry.ordinal, node.name, host_ports)
+    numbers: list[int | None] = []  # at least one None: missing, repeated or held on the node
     for number, meter in zip(candidates, plan.meters, strict=True):
         if number is None or number in taken:
             numbers.append(None)
-            host_ports = None
             continue
         taken.add(number)
         if meter is not None:
             slots[meter].free -= 1
         numbers.append(number)
-    if host_ports is None:
-        return _Kept(plan, entry.ordinal, node, numbers)
-    return Server(plan.spec.name, entry.ordinal, node.name, host_ports)
+    return _Kept(plan, entry.ordinal, node, numbers)
 
 
 def _candidates(pool: PoolState, plan: FleetPlan, locked: tuple[LockedPort, ...]) -> Candidates:
     """Per numbered port, the locked number if the port's spec is unchanged and the number is in range
-    and not reserved; plus the server's host_ports if every port has one. This does not depend on the
-    node, and parse_lock shares port tuples between lines, so it is cached per tuple (the cache holds
-    the tuple, so its id is not reused)."""
+    and not reserved; plus the server's host_ports if every port has one, and no two the same. This does
+    not depend on the node, and parse_lock shares port tuples between lines, so it is cached per tuple
+    (the cache holds the tuple, so its id is not reused)."""
     key = (plan.spec.name, id(locked))
     hit = pool.candidates.get(key)
     if hit is not None and hit[0] is locked:
         return hit[1]
     held = {port.name: port for port in locked}
     numbers = tuple(_candidate(pool, port, held.get(port.name)) for port in plan.ports)
-    complete = None not in numbers
+    complete = None not in numbers and len(set(numbers)) == len(numbers)
     found = (numbers, tuple(zip(plan.names, numbers, strict=True)) if complete else None)
     pool.candidates[key] = (locked, found)  # type: ignore[assignment]
     return found  # type: ignore[return-value]

@@ -47,6 +47,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any
 
 LOCK_FILENAME = "allocations.lock"
@@ -127,9 +128,14 @@ def lock_lines(servers: Iterable[LockedServer], fleets: Iterable[LockedFleet] = 
         yield f"{FLEET_MARK} {fleet.name} target={fleet.target} wave={fleet.wave}{previous}"
         for revision in sorted(fleet.templates):
             yield f"{TEMPLATE_MARK} {fleet.name} {revision} {fleet.templates[revision]}"
+    # Servers share port tuples: each is written once, found by id (it is held here, so its id is not reused).
+    ports_texts: dict[int, tuple[tuple[LockedPort, ...], str]] = {}
     for server in sorted(servers, key=_sort_key):
-        ports = "".join(f" {p.name}={p.host_port}/{p.protocol}/{p.policy}/{p.range}" for p in server.ports)
-        yield f"{server.fleet} {server.ordinal} {server.node} {server.revision}{ports}"
+        held = ports_texts.get(id(server.ports))
+        if held is None:
+            text = "".join(f" {p.name}={p.host_port}/{p.protocol}/{p.policy}/{p.range}" for p in server.ports)
+            held = ports_texts[id(server.ports)] = (server.ports, text)
+        yield f"{server.fleet} {server.ordinal} {server.node} {server.revision}{held[1]}"
 
 
 def lock_text(servers: Iterable[LockedServer], fleets: Iterable[LockedFleet] = ()) -> str:
@@ -137,8 +143,7 @@ def lock_text(servers: Iterable[LockedServer], fleets: Iterable[LockedFleet] = (
     return "\n".join(lock_lines(servers, fleets)) + "\n"
 
 
-def _sort_key(server: LockedServer) -> tuple[str, int]:
-    return (server.fleet, server.ordinal)
+_sort_key = attrgetter("fleet", "ordinal")
 
 
 def _fleet_name(fleet: LockedFleet) -> str:
@@ -147,8 +152,9 @@ def _fleet_name(fleet: LockedFleet) -> str:
 
 @dataclass(slots=True)
 class _Reader:
-    """What parse_lock has read so far; `revisions` shares one string per revision and `ports` one tuple per
-    ports text, as a lock repeats both on many lines (the allocator caches its checks per port tuple)."""
+    """What parse_lock has read so far; `revisions` shares one string per valid revision (checked once) and
+    `ports` one tuple per ports text, as a lock repeats both on many lines (the allocator caches its checks
+    per port tuple)."""
 
     version: str = ""
     entries: dict[tuple[str, int], LockedServer] = field(default_factory=dict)
@@ -223,16 +229,18 @@ def _parse_entry(reader: _Reader, line: str, number: int) -> LockedServer | str:
     if not _is_decimal(ordinal):
         return f"ordinal {ordinal!r} is not a non-negative decimal number"
     revision = fields[3] if with_revision else ""
-    if with_revision and not _is_revision(revision):
-        return f"revision {revision!r} is not a template hash (lower-case hex)"
+    shared = reader.revisions.get(revision)  # holds only revisions already found valid
+    if shared is None:
+        if with_revision and not _is_revision(revision):
+            return f"revision {revision!r} is not a template hash (lower-case hex)"
+        shared = reader.revisions[revision] = revision
     tail = fields[-1] if len(fields) == (5 if with_revision else 4) else ""
     ports = reader.ports.get(tail)
     if ports is None:
         ports = reader.ports[tail] = _parse_ports(tail)
     if isinstance(ports, str):
         return ports
-    revision = reader.revisions.setdefault(revision, revision)
-    return LockedServer(fields[0], int(ordinal), fields[2], ports, revision, number)
+    return LockedServer(fields[0], int(ordinal), fields[2], ports, shared, number)
 
 
 def _parse_ports(tail: str) -> tuple[LockedPort, ...] | str:

@@ -6,7 +6,8 @@ Leaves: problems as plain data (strings, `SchemaProblem`), numbers (millicores, 
 Must not import: any other stage of fleetgen; only `generator.diagnostics` beside it.
 
 Modules: `versions` (the Kubernetes versions whose schemas are bundled), `api` (the bundled API schemas
-and the API server's name, label, port and address rules),
-`crds` (the providers' CustomResourceDefinition schemas), `quantity`, `requests` (a Pod's requests as the
-scheduler counts them), `podchecks` (one Pod field's rule, in Python and in CEL).
+and the API server's name, label, port and address rules), `shapes` (objects a schema cannot tell apart,
+so that an object of a shape found valid is not validated again), `crds` (the providers'
+CustomResourceDefinition schemas), `quantity`, `requests` (a Pod's requests as the scheduler counts them),
+`podchecks` (one Pod field's rule, in Python and in CEL).
 """

@@ -9,7 +9,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -18,11 +18,13 @@ import jsonschema
 import referencing
 
 from ..diagnostics import did_you_mean
+from .shapes import Shapes
 from .versions import bundled_versions as bundled_versions
 from .versions import latest_version as latest_version
 from .versions import resolve_version as resolve_version
 from .versions import schema_root
 
+_DEFINITIONS_URI = "/api/_definitions.json"
 _DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _QUALIFIED_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
@@ -56,7 +58,7 @@ def _definitions_document(version: str) -> dict[str, Any]:
 def _registry(version: str) -> referencing.Registry:
     contents = _definitions_document(version)
     resource = referencing.Resource.from_contents(contents, default_specification=referencing.jsonschema.DRAFT202012)
-    return referencing.Registry().with_resource("/api/_definitions.json", resource).crawl()
+    return referencing.Registry().with_resource(_DEFINITIONS_URI, resource).crawl()
 
 
 def _folder(version: str) -> Any:
@@ -77,9 +79,25 @@ def schema_file_for(api_version: str, kind: str) -> str:
 
 
 def schema_problems(obj: Any, schema_file: str, version: str) -> list[SchemaProblem]:
-    """Every violation of one of Kubernetes' schemas by `obj`."""
+    """Every violation of one of Kubernetes' schemas by `obj`; none at once for an object of a shape already
+    found valid (see `_Shapes`)."""
+    shapes = _shapes(version, schema_file)
+    shape = shapes.shape_of(obj)
+    if shape is not None and shape in shapes.valid:
+        return []
     resource = schema_file.split("-")[0]
-    return validator_problems(_validator(version, schema_file), obj, _EXPLAINED_AS.get(resource, resource))
+    problems = validator_problems(_validator(version, schema_file), obj, _EXPLAINED_AS.get(resource, resource))
+    if shape is not None and not problems:
+        shapes.remember(shape)
+    return problems
+
+
+@cache
+def _shapes(version: str, schema_file: str) -> Shapes:
+    validator = _validator(version, schema_file)
+    schemas = [validator.schema, _definitions_document(version)]
+    # A $ref reaches into its own document (`#/$defs/...`) or the definitions: both are scanned.
+    return Shapes(schemas, ("#", _DEFINITIONS_URI + "#"), asserts_format=validator.format_checker is not None)
 
 
 # A template's fields are its Pod's: `kubectl explain` knows them as pod.metadata and pod.spec.
@@ -213,6 +231,19 @@ def config_map_key_problem(key: str) -> str:
     if key in (".", "..") or key.startswith(".."):
         return "must not be '.' or '..' or start with '..'"
     return ""
+
+
+# Lines of which none has a config_map_key_problem: 1-253 of its characters, not "." and not starting "..".
+_CONFIG_MAP_KEY_LINES = re.compile(r"(?:(?!\.\.|\.\n)[-._a-zA-Z0-9]{1,253}\n)*")
+
+
+def config_map_keys_valid(keys: Iterable[Any]) -> bool:
+    """True only when no key has a `config_map_key_problem`: one regex over all of a ConfigMap's keys, where a
+    key at a time costs a call each (False does not say which key has a problem; ask each key)."""
+    keys = list(keys)
+    if set(map(type, keys)) - {str}:
+        return False
+    return _CONFIG_MAP_KEY_LINES.fullmatch("\n".join(keys) + "\n" if keys else "") is not None
 
 
 def env_name_problem(name: str) -> str:

@@ -47,8 +47,9 @@ _SINGLE_QUOTABLE = re.compile(r"[ -&(-~]*")
 # YAML loaders give up on an implicit key longer than 1024 characters; longer keys use `? key`.
 _MAX_IMPLICIT_KEY = 1000
 
-# Bounded so that 150,000 one-off server names cannot grow it without limit; output never depends on it.
-_CACHE_SIZE = 8192
+# Bounded so that 150,000 one-off server names cannot grow it without limit, but large enough to hold a pool's
+# server names from its Pods to its endpoints ConfigMaps; output never depends on it.
+_CACHE_SIZE = 32768
 _CACHEABLE_LENGTH = 256
 _str_cache: dict[str, str] = {}
 _key_cache: dict[str, str] = {}
@@ -218,31 +219,37 @@ class Template:
 
     def __init__(self, parts: list[str | Slot]) -> None:
         merged: list[str] = []
-        holes: list[tuple[int, str]] = []
+        holes: dict[str, list[int]] = {}
         literal: list[str] = []
         for part in parts:
             if isinstance(part, Slot):
                 merged.append("".join(literal))
                 literal = []
-                holes.append((len(merged), part.name))
+                holes.setdefault(part.name, []).append(len(merged))
                 merged.append("")
             else:
                 literal.append(part)
         merged.append("".join(literal))
         self._parts: tuple[str, ...] = tuple(merged)
-        self._holes: tuple[tuple[int, str], ...] = tuple(holes)
-        self.names: frozenset[str] = frozenset(name for _, name in holes)
+        # Each slot name with every position it fills: a value that fills several holes is formatted once.
+        self._holes: tuple[tuple[str, tuple[int, ...]], ...] = tuple(
+            (name, tuple(positions)) for name, positions in holes.items()
+        )
+        self.names: frozenset[str] = frozenset(holes)
 
     def fill(self, values: Mapping[str, Scalar]) -> str:
         """Exactly `emit` of the object with each Slot replaced by `values[slot.name]`."""
         parts = list(self._parts)
         cache = _str_cache
-        for index, name in self._holes:
+        for name, positions in self._holes:
             value = values[name]
-            if value.__class__ is str:
-                parts[index] = cache.get(value) or _text(value)
+            kind = value.__class__
+            if kind is str:
+                text = cache.get(value) or _text(value)
             else:
-                parts[index] = scalar(value)
+                text = int.__repr__(value) if kind is int else scalar(value)
+            for index in positions:
+                parts[index] = text
         return "".join(parts)
 
 

@@ -68,10 +68,11 @@ def used_ports(pool: PoolSource, allocation: Allocation) -> tuple[Ports, tuple[F
     """The hostPorts of the pool's servers per protocol (what a node or cloud firewall sees), and each
     placed fleet's container ports. A Passthrough port listens on its hostPort."""
     held: dict[tuple[str, str], set[int]] = {}
+    placed: set[str] = set()
     for fleet, ports in {(server.fleet, server.host_ports) for server in allocation.servers}:
+        placed.add(fleet)
         for name, number in ports:
             held.setdefault((fleet, name), set()).add(number)
-    placed = {server.fleet for server in allocation.servers}
     host: dict[str, set[int]] = {protocol: set() for protocol in PROTOCOLS}
     fleets = []
     for fleet in (fleet for fleet in pool.fleets if fleet.name in placed):

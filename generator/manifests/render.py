@@ -10,6 +10,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from ..allocation.rollout import FleetRevisions
@@ -72,12 +73,21 @@ def unit_name(fleet: str, ordinal: int, unit_size: int) -> str:
 
 def canonical(value: Any) -> Any:
     """Keys sorted, with the conventional ones (apiVersion, kind, metadata, name...) first."""
+    kind = value.__class__
+    if kind is str or kind is int:
+        return value
     if isinstance(value, dict):
-        ordered = sorted(value, key=lambda k: (_FIRST_KEYS.index(k) if k in _FIRST_KEYS else len(_FIRST_KEYS), k))
-        return {key: canonical(value[key]) for key in ordered}
+        return {key: canonical(value[key]) for key in sorted(value, key=_canonical_key)}
     if isinstance(value, list):
         return [canonical(item) for item in value]
     return value
+
+
+_FIRST_INDEX = {key: index for index, key in enumerate(_FIRST_KEYS)}
+
+
+def _canonical_key(key: Any) -> tuple[int, Any]:
+    return (_FIRST_INDEX.get(key, len(_FIRST_KEYS)), key)
 
 
 def template_hash(pool: PoolSource, fleet: FleetSource) -> str:
@@ -107,11 +117,18 @@ class PodShape:
     def values(self, server: Server, address: str) -> dict[str, str | int]:
         values: dict[str, str | int] = {"server": server.name, "node": server.node, "address": address}
         for name, number in server.host_ports:
-            values[f"port:{name}"] = number
-            values[f"env:{name}"] = str(number)
+            port_slot, env_slot = _port_slots(name)
+            values[port_slot] = number
+            values[env_slot] = str(number)
         if self.gameserver is not None:
             values["gameserver"] = self.gameserver.text(server, address)
         return values
+
+
+@cache
+def _port_slots(name: str) -> tuple[str, str]:
+    """The slots a port's number fills: the hostPort (an int) and its FLEETGEN_PORT_* value (a string)."""
+    return f"port:{name}", f"env:{name}"
 
 
 def pod_object(pool: PoolSource, fleet: FleetSource, slots: bool = True) -> dict[str, Any]:
@@ -176,7 +193,7 @@ def _container(fleet: FleetSource, container: dict[str, Any]) -> dict[str, Any]:
 
 
 def _env(port: Port) -> dict[str, Any]:
-    return {"name": port_env_name(port.name), "value": Slot(f"env:{port.name}")}
+    return {"name": port_env_name(port.name), "value": Slot(_port_slots(port.name)[1])}
 
 
 def _container_ports(port: Port) -> Iterator[dict[str, Any]]:
@@ -186,7 +203,7 @@ def _container_ports(port: Port) -> Iterator[dict[str, Any]]:
         if port.portPolicy == "None":
             entry["containerPort"] = port.containerPort
         else:
-            host_port = Slot(f"port:{port.name}")
+            host_port = Slot(_port_slots(port.name)[0])
             entry["hostPort"] = host_port
             entry["containerPort"] = host_port if port.portPolicy == "Passthrough" else port.containerPort
         yield entry
@@ -201,6 +218,16 @@ class PodShapes:
 
     def of(self, server: Server) -> PodShape:
         return self.shapes[server.fleet, self.revisions[server.fleet].revision(server.ordinal)]
+
+    def each(self, servers: Iterable[Server]) -> Iterator[tuple[Server, PodShape]]:
+        """Each server with its shape; the shape of a fleet whose servers all run its target is looked up once."""
+        fleet: str | None = None
+        uniform: PodShape | None = None
+        for server in servers:
+            if server.fleet != fleet:
+                fleet, revisions = server.fleet, self.revisions[server.fleet]
+                uniform = None if revisions.behind else self.shapes[fleet, revisions.target]
+            yield server, uniform if uniform is not None else self.of(server)
 
 
 def pod_shapes(
@@ -225,10 +252,12 @@ def fleet_units(pool: PoolSource, allocation: Allocation, shapes: PodShapes) -> 
     addresses = pool.addresses
     unit_size = pool.model.spec.unitSize
     grouped: dict[str, list[str]] = {}
-    for server in allocation.servers:
-        shape = shapes.of(server)
-        text = shape.template.fill(shape.values(server, addresses[server.node]))
-        grouped.setdefault(unit_name(server.fleet, server.ordinal, unit_size), []).append(text)
+    unit, documents = ("", -1), []
+    for server, shape in shapes.each(allocation.servers):
+        if unit != (server.fleet, server.ordinal // unit_size):
+            unit = (server.fleet, server.ordinal // unit_size)
+            documents = grouped.setdefault(unit_name(server.fleet, server.ordinal, unit_size), [])
+        documents.append(shape.template.fill(shape.values(server, addresses[server.node])))
     return [Unit(name, "---\n".join(documents)) for name, documents in sorted(grouped.items())]
 
 
@@ -236,13 +265,46 @@ def endpoint_entry(server: Server, address: str) -> dict[str, Any]:
     return {"address": address, "node": server.node, "ports": dict(server.host_ports)}
 
 
+class JsonTexts:
+    """Each string's and each server's ports' JSON, computed once: an endpoints ConfigMap repeats a few node,
+    address and port names, and the same numbers on every node, on thousands of lines."""
+
+    def __init__(self) -> None:
+        self._strings: dict[str, str] = {}
+        self._ports: dict[tuple[tuple[str, int], ...], str] = {}
+
+    def string(self, text: str) -> str:
+        quoted = self._strings.get(text)
+        if quoted is None:
+            quoted = self._strings[text] = json.dumps(text)
+        return quoted
+
+    def ports(self, host_ports: tuple[tuple[str, int], ...]) -> str:
+        """The ports as `dict` and `sort_keys` order them (a repeated name keeps its last number); numbers (ints)
+        as their decimal digits."""
+        text = self._ports.get(host_ports)
+        if text is None:
+            ports = dict(host_ports)
+            numbers = ",".join([f"{self.string(name)}:{int.__repr__(ports[name])}" for name in sorted(ports)])
+            text = self._ports[host_ports] = "{" + numbers + "}"
+        return text
+
+
+def endpoint_json(server: Server, address: str, texts: JsonTexts) -> str:
+    """Exactly `json.dumps(endpoint_entry(server, address), sort_keys=True, separators=(",", ":"))`, by
+    formatting: the keys in sorted order, each string as json.dumps writes it."""
+    node, ports = texts.string(server.node), texts.ports(server.host_ports)
+    return f'{{"address":{texts.string(address)},"node":{node},"ports":{ports}}}'
+
+
 def endpoints_configmaps(pool: PoolSource, allocation: Allocation) -> list[dict[str, Any]]:
     """One ConfigMap per fleet unit (so none nears 1 MiB): server name -> one JSON line."""
     addresses = pool.addresses
     unit_size = pool.model.spec.unitSize
+    texts = JsonTexts()
     grouped: dict[str, dict[str, str]] = {}
     for server in allocation.servers:
-        entry = json.dumps(endpoint_entry(server, addresses[server.node]), sort_keys=True, separators=(",", ":"))
+        entry = endpoint_json(server, addresses[server.node], texts)
         grouped.setdefault(unit_name(server.fleet, server.ordinal, unit_size), {})[server.name] = entry
     return [
         canonical(
