@@ -332,8 +332,8 @@ def cluster_rows(root: Path, runs: int) -> list[Measure]:
     with_node_discovery(root, twin)
     nodes_json = cluster_list(twin, "nodes")
     *_, code = timed(twin, ["nodes", "sync", "--all", "--from", str(nodes_json)])  # the pools take the Nodes' shape
-    if code != 0:
-        raise SystemExit("the first nodes sync failed")
+    if code != 0 or timed(twin, ["render"])[-1] != 0:  # and rendered/ is what they render, as when committed
+        raise SystemExit("the first nodes sync or its render failed")
     before = tree(twin)
     rows.append(
         measure(twin, "nodes sync --all, no change", ["nodes", "sync", "--all", "--from", str(nodes_json)], runs)
