@@ -1,4 +1,4 @@
-"""Commands that compile the repository or read its fleet files: validate, plan, endpoints, schema;
+"""Commands that compile the repository or read its fleet files: validate, plan, schema;
 and what render and check do once the stamp does not vouch for every pool."""
 
 from __future__ import annotations

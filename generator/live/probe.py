@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from ..manifests.render import endpoint_entry
+from .endpoints import endpoint_rows
 from .placed import PlacedPool
 
 DEFAULT_CONCURRENCY = 256
@@ -58,22 +58,17 @@ def probe_endpoints(
     pools: Sequence[PlacedPool], fleets: Iterable[str] = (), ports: Iterable[str] = ()
 ) -> list[Endpoint]:
     """Every endpoint `fleetgen endpoints` lists (of `fleets` and `ports` only, when given), per protocol,
-    in its order: by pool, fleet and ordinal, each server's ports in its fleet's order."""
-    wanted_fleets, wanted_ports = set(fleets), set(ports)
+    in its order."""
+    wanted = set(ports)
     protocols = port_protocols(pools)
     found = []
-    for pool in pools:
-        addresses = pool.source.addresses
-        for server in pool.allocation.servers:
-            if wanted_fleets and server.fleet not in wanted_fleets:
+    for row in endpoint_rows(pools, tuple(fleets)):
+        for name, number in row["ports"].items():
+            if wanted and name not in wanted:
                 continue
-            entry = endpoint_entry(server, addresses[server.node])
-            for name, number in entry["ports"].items():
-                if wanted_ports and name not in wanted_ports:
-                    continue
-                protocol = protocols[pool.name, server.fleet, name]
-                for each in ("TCP", "UDP") if protocol == "TCPUDP" else (protocol,):
-                    found.append(Endpoint(pool.name, server.fleet, server.name, name, each, entry["address"], number))
+            protocol = protocols[row["pool"], row["fleet"], name]
+            for each in ("TCP", "UDP") if protocol == "TCPUDP" else (protocol,):
+                found.append(Endpoint(row["pool"], row["fleet"], row["server"], name, each, row["address"], number))
     return found
 
 
