@@ -5,7 +5,6 @@ render, check and plan all run this and differ only in what they do with the res
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -42,6 +41,7 @@ from ..manifests.verify import verify_pool
 from ..parallel import ordered_map
 from .record import PoolRecord
 from .revisions import pool_revisions, revision_sources
+from .survey import content_digests
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,7 +202,7 @@ def _compile_pool(pool: PoolSource, kubernetes_version: str) -> _PoolParts:
     lock = lock_text(locked_servers(allocation, spec, fleets), (fleet.locked() for fleet in fleets.values()))
     unused = unused_ports(pool, allocation, network_objects)
     files = unit_files(pool, units)
-    digests = {path: hashlib.sha256(data).digest() for path, data in files.items()}
+    digests = content_digests(files)
     usage = pool_usage(pool, allocation)
     return _PoolParts(allocation, files, lock, unused, diagnostics, fleets, usage, digests)
 

@@ -39,7 +39,16 @@ from ..settings import Settings
 from .digest_cache import UNCACHED, DigestCache
 from .files import write_file_atomic
 from .record import PoolRecord, diagnostics_from_json, diagnostics_to_json, expect_text, pools_overlap
-from .survey import Inputs, changed_since, digest, inputs, listing, rendered_entries, written_entries
+from .survey import (
+    Inputs,
+    changed_since,
+    content_digests,
+    digest,
+    inputs,
+    listing,
+    rendered_entries,
+    written_entries,
+)
 
 if TYPE_CHECKING:  # deciding that the stamp matches must not load the compile path
     from .compile import Compiled
@@ -253,12 +262,11 @@ def certify(compiled: Compiled, fleets: Path, out: Path, settings: str, prior: P
     for pool in compiled.pools:
         files = after.pools[pool.name]
         if files is not None:
-            written = [(f"rendered/{pool.name}/{path}", sha) for path, sha in pool.digests.items()]
-            digests[pool.name] = digest(files.entries, written)
+            digests[pool.name] = digest(files.entries, written_entries(f"rendered/{pool.name}", pool.digests))
     header = {
         "key": _key(settings, cached),
         "shared": _shared(after, out, cached),
-        "delivery": digest(written_entries(f"rendered/{DELIVERY_FOLDER}", compiled.delivery)),
+        "delivery": digest(written_entries(f"rendered/{DELIVERY_FOLDER}", content_digests(compiled.delivery))),
         "diagnostics": diagnostics_to_json(compiled.shared_diagnostics, fleets),
     }
     lines = [_FORMAT, _json(header)]

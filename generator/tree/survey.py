@@ -129,9 +129,15 @@ def rendered_entries(root: Path, label: str, cache: DigestCache = UNCACHED) -> l
     return [(path, cache.digest(file, _unfollowed)) for path, file in walk(root, label)]
 
 
-def written_entries(label: str, files: Mapping[str, bytes]) -> list[Entry]:
-    """The entries of an output folder that holds exactly `files`, as a render has just written it."""
-    return [(f"{label}/{relative}", hashlib.sha256(data).digest()) for relative, data in files.items()]
+def content_digests(files: Mapping[str, bytes]) -> dict[str, bytes]:
+    """path -> sha256 of the bytes a render writes there (taken where the bytes are made: a compile worker)."""
+    return {relative: hashlib.sha256(data).digest() for relative, data in files.items()}
+
+
+def written_entries(label: str, digests: Mapping[str, bytes]) -> list[Entry]:
+    """The entries of an output folder that holds exactly the files of `digests` (`content_digests`), as a
+    render has just written it."""
+    return [(f"{label}/{relative}", sha) for relative, sha in digests.items()]
 
 
 def digest(*parts: Iterable[Entry]) -> str:
