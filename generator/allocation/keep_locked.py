@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .lock import LOCK_FILENAME, LockedPort, LockedServer
+from ..fleetfiles.entries import LOCK_FILE
+from .lock import LockedPort, LockedServer
 from .pool_state import Candidates, FleetPlan, NodeState, PoolState, PortPlan, book, hosts
 from .spec import RESOURCE_CPU, RESOURCE_MEMORY, RESOURCE_PODS, LockRepair, Server, plural
 
@@ -139,7 +140,7 @@ def _drop_warnings(dropped: Mapping[str, list[int]]) -> list[str]:
     for problem, lines in sorted(dropped.items(), key=lambda item: (min(item[1]), item[0])):
         known = sorted(line for line in lines if line > 0)
         where = f":{_spans(known)}" if known else ""
-        warnings.append(f"{LOCK_FILENAME}{where}: {problem} ({plural(len(lines), 'entry', 'entries')})")
+        warnings.append(f"{LOCK_FILE}{where}: {problem} ({plural(len(lines), 'entry', 'entries')})")
     return warnings
 
 
